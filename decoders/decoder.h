@@ -1,0 +1,72 @@
+/* The decoder contract: what the engine hands a family decoder and what the decoder returns.
+ *
+ * A decoder gets the dump, the rule hits for its family (keyed by VA), and a context carrying the
+ * deadline. It reads bytes through the memdump API only, and adds configs to `out` through the
+ * builder in mc_config.h. It must return within the deadline (poll mc_expired()).
+ */
+#ifndef MEMCFG_DECODER_H
+#define MEMCFG_DECODER_H
+
+#include "memdump.h"
+#include "mc_config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One string match of one rule, copied out of libyara (no libyara pointers survive the scan). */
+typedef struct mc_hit {
+    uint64_t va;              /* virtual address of the match */
+    uint32_t len;             /* match length in bytes */
+    const char *rule;         /* rule identifier */
+    const char *ns;           /* rule namespace */
+    const char *string_id;    /* "$key"; "" for a rule that matched by condition only */
+    const char *family;       /* meta family, "" for user rules without one */
+} mc_hit;
+
+/* Hits sorted by (va, rule, string_id). Strings are owned by the engine and live until the
+ * decoder returns. */
+typedef struct mc_hits {
+    const mc_hit *v;
+    size_t n;
+} mc_hits;
+
+typedef struct mc_decode_ctx {
+    double deadline;          /* CLOCK_MONOTONIC seconds; 0 = none */
+    int verbose;
+    uint64_t max_output;      /* cap on bytes a decoder may allocate for one decrypted blob */
+} mc_decode_ctx;
+
+/* True once the deadline has passed. Cheap enough to call in inner loops every few KiB. */
+bool mc_expired(const mc_decode_ctx *ctx);
+double mc_now(void);          /* CLOCK_MONOTONIC seconds */
+
+/* Rule and string-id helpers for decoders. */
+bool mc_hit_is(const mc_hit *h, const char *string_id);
+/* First hit with this string id, or NULL. */
+const mc_hit *mc_hits_find(const mc_hits *hits, const char *string_id);
+
+typedef int (*mc_decode_fn)(const mc_decode_ctx *ctx, const md_dump *dump, const mc_hits *hits,
+                            mc_results *out);
+
+typedef struct mc_decoder {
+    const char *family;       /* canonical lowercase MACO family: "quasar" */
+    const char *display;      /* "QuasarRAT" */
+    const char *version;      /* bumped when the decoder's output changes */
+    const char *category;     /* MACO category: "rat", "infostealer", ... */
+    const char *rules;        /* YARA source, embedded from <family>.yar at build time */
+    mc_decode_fn decode;      /* returns 0, or -1 on an internal error (out may hold warnings) */
+} mc_decoder;
+
+/* The registry: NULL-terminated, in decoder_list.h order. */
+extern const mc_decoder *const mc_decoders[];
+size_t mc_decoder_count(void);
+const mc_decoder *mc_decoder_find(const char *family);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
