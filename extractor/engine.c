@@ -1,0 +1,557 @@
+/* The engine: per input, open -> one libyara pass -> decoders -> records.
+ *
+ * Deadlines are cooperative. The per-input deadline (min(start + timeout, run_deadline)) bounds
+ * the libyara pass (yr_scanner_set_timeout) and is handed to every decoder, which must poll
+ * mc_expired() in its loops; C offers no safe way to stop a thread that does not, so a decoder
+ * that never polls is a decoder bug. When the deadline passes, decoders not yet run are skipped,
+ * what finished is still reported, the input is marked partial and its records say why.
+ *
+ * Nothing in a result depends on timing or threads other than partial/elapsed: records are
+ * sorted by (family registry order, anchor VA, fingerprint) after merging duplicates.
+ */
+#include "mc_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MEMCFG_VERSION
+#define MEMCFG_VERSION "0.0.0"
+#endif
+
+struct mc_engine {
+    const mc_decoder **dec;   /* selected decoders, registry order then extras */
+    const char **fam;         /* their families, the record order */
+    size_t ndec;
+    const mc_decoder **known; /* every registered decoder (registry + extras) */
+    size_t nknown;
+    mc_ruledb db;
+    json_t *tool;
+    double timeout, run_deadline;
+    int min_confidence, verbose;
+    md_open_opts open;
+    bool yara_held;
+};
+
+static bool name_in(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] && strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const mc_decoder *known_find(const mc_engine *e, const char *family)
+{
+    for (size_t i = 0; i < e->nknown; i++)
+        if (strcmp(e->known[i]->family, family) == 0)
+            return e->known[i];
+    return NULL;
+}
+
+static int collect_decoders(mc_engine *e, const mc_engine_opts *o, char *err, size_t errlen)
+{
+    size_t nreg = mc_decoder_count(), total = nreg + o->nextra;
+    e->known = calloc(total ? total : 1, sizeof *e->known);
+    e->dec = calloc(total ? total : 1, sizeof *e->dec);
+    e->fam = calloc(total ? total : 1, sizeof *e->fam);
+    if (!e->known || !e->dec || !e->fam) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < total; i++) {
+        const mc_decoder *d = i < nreg ? mc_decoders[i] : o->extra_decoders[i - nreg];
+        if (!d || !d->family || !*d->family || !d->decode) {
+            snprintf(err, errlen, "decoder %zu is incomplete", i);
+            return -1;
+        }
+        if (known_find(e, d->family)) {
+            snprintf(err, errlen, "decoder family %s registered twice", d->family);
+            return -1;
+        }
+        e->known[e->nknown++] = d;
+    }
+    const char *const *lists[2] = {o->families, o->exclude};
+    size_t counts[2] = {o->nfamilies, o->nexclude};
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; i < counts[l]; i++)
+            if (!lists[l][i] || !known_find(e, lists[l][i])) {
+                snprintf(err, errlen, "unknown family: %s", lists[l][i] ? lists[l][i] : "(null)");
+                return -1;
+            }
+    for (size_t i = 0; i < e->nknown; i++) {
+        const mc_decoder *d = e->known[i];
+        if ((o->nfamilies && !name_in(d->family, o->families, o->nfamilies)) ||
+            name_in(d->family, o->exclude, o->nexclude))
+            continue;
+        e->fam[e->ndec] = d->family;
+        e->dec[e->ndec++] = d;
+    }
+    return 0;
+}
+
+static int build_rules(mc_engine *e, const mc_engine_opts *o, char *err, size_t errlen)
+{
+    mc_rule_srcs s = {0};
+    int rc = 0;
+    for (size_t i = 0; i < e->ndec && rc == 0; i++) {
+        const mc_decoder *d = e->dec[i];
+        if (!d->rules || !*d->rules)
+            continue;
+        char name[160];
+        snprintf(name, sizeof name, "%s.yar", d->family);
+        if (mc_rule_srcs_add(&s, d->family, name, d->rules, strlen(d->rules)) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < o->nrule_paths && rc == 0; i++)
+        rc = mc_rule_srcs_add_path(&s, o->rule_paths[i], err, errlen);
+    if (rc == 0)
+        rc = mc_ruledb_compile(&s, false, NULL, NULL, &e->db, err, errlen);
+    mc_rule_srcs_free(&s);
+    return rc;
+}
+
+int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t errlen)
+{
+    static const mc_engine_opts none;
+    const mc_engine_opts *o = opts ? opts : &none;
+    *out = NULL;
+    mc_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->timeout = o->timeout;
+    e->run_deadline = o->run_deadline;
+    e->min_confidence = o->min_confidence;
+    e->verbose = o->verbose;
+    e->open = o->open;
+    if (collect_decoders(e, o, err, errlen) != 0)
+        goto fail;
+    if (mc_yara_acquire() != ERROR_SUCCESS) {
+        snprintf(err, errlen, "cannot initialise libyara");
+        goto fail;
+    }
+    e->yara_held = true;
+    if (build_rules(e, o, err, errlen) != 0)
+        goto fail;
+    e->tool = json_pack("{s:s, s:s, s:s, s:s}", "name", MC_TOOL_NAME, "version", MEMCFG_VERSION,
+                        "maco_version", MC_MACO_VERSION, "ruleset_sha256", e->db.sha256);
+    if (!e->tool) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    *out = e;
+    return 0;
+fail:
+    mc_engine_free(e);
+    return -1;
+}
+
+void mc_engine_free(mc_engine *e)
+{
+    if (!e)
+        return;
+    if (e->db.rules)
+        mc_ruledb_free(&e->db);
+    if (e->yara_held)
+        mc_yara_release();
+    json_decref(e->tool);
+    free(e->known);
+    free(e->dec);
+    free(e->fam);
+    free(e);
+}
+
+const char *mc_engine_ruleset_sha256(const mc_engine *e)
+{
+    return e ? e->db.sha256 : NULL;
+}
+
+/* ---- input block ---- */
+
+static void hex32(const unsigned char *md, char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* SHA-256 and size of the input as given, streamed so that a large dump is never read whole. */
+static bool hash_file(const char *path, char out[65], uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = malloc(CHUNK);
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    bool ok = buf && h && EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+    uint64_t total = 0;
+    while (ok) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            ok = false;
+        if (n <= 0)
+            break;
+        EVP_DigestUpdate(h, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
+    unsigned char md[32];
+    unsigned int mdlen;
+    if (ok && EVP_DigestFinal_ex(h, md, &mdlen)) {
+        hex32(md, out);
+        *size = total;
+    } else {
+        ok = false;
+    }
+    EVP_MD_CTX_free(h);
+    free(buf);
+    close(fd);
+    return ok;
+}
+
+static json_t *input_base(const mc_input *in)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "path", mc_json_str(in->path ? in->path : "-"));
+    char hex[65];
+    uint64_t size = 0;
+    bool have = false;
+    if (in->mem) {
+        unsigned char md[32];
+        unsigned int mdlen;
+        have = EVP_Digest(in->mem, in->memlen, md, &mdlen, EVP_sha256(), NULL) == 1;
+        if (have)
+            hex32(md, hex);
+        size = in->memlen;
+    } else if (in->path) {
+        have = hash_file(in->path, hex, &size);
+    }
+    if (have) {
+        json_object_set_new(o, "sha256", json_string(hex));
+        json_object_set_new(o, "size", json_integer((json_int_t)size));
+    }
+    return o;
+}
+
+static const char *compression_name(md_compression c)
+{
+    return c == MD_COMP_GZIP ? "gzip" : c == MD_COMP_ZLIB ? "zlib" : NULL;
+}
+
+static void input_dump(json_t *o, const md_dump *d, const mc_input *in)
+{
+    json_object_set_new(o, "format", json_string(md_format_name(d->format)));
+    const char *comp = compression_name(d->compression);
+    if (comp)
+        json_object_set_new(o, "compression", json_string(comp));
+    json_object_set_new(o, "arch", json_string(md_arch_name(d->arch)));
+    uint32_t pid = in->pid ? in->pid : d->pid;
+    const char *name = in->process ? in->process : d->process;
+    if (pid || name) {
+        json_t *p = json_object();
+        if (pid)
+            json_object_set_new(p, "pid", json_integer(pid));
+        if (name)
+            json_object_set_new(p, "name", mc_json_str(name));
+        json_object_set_new(o, "process", p);
+    }
+}
+
+static const char *md_err_code(md_err e)
+{
+    static const char *const names[] = {
+        [MD_OK] = "MD_OK", [MD_E_IO] = "MD_E_IO", [MD_E_EMPTY] = "MD_E_EMPTY",
+        [MD_E_FORMAT] = "MD_E_FORMAT", [MD_E_CORRUPT] = "MD_E_CORRUPT",
+        [MD_E_TRUNCATED] = "MD_E_TRUNCATED", [MD_E_LIMIT] = "MD_E_LIMIT",
+        [MD_E_NOMEM] = "MD_E_NOMEM", [MD_E_ARG] = "MD_E_ARG",
+    };
+    return (unsigned)e < sizeof names / sizeof names[0] && names[e] ? names[e] : "MD_E_ARG";
+}
+
+static void error_record(const mc_engine *e, mc_input_result *res, const char *code)
+{
+    json_t *rec = json_object();
+    json_object_set_new(rec, "schema_version", json_string(MC_SCHEMA_VERSION));
+    json_object_set_new(rec, "record_type", json_string("error"));
+    json_object_set_new(rec, "tool", json_deep_copy(e->tool));
+    json_object_set_new(rec, "input", json_deep_copy(res->input));
+    json_object_set_new(rec, "status", json_string("failed"));
+    json_object_set_new(rec, "error", json_pack("{s:s, s:o}", "code", code, "message",
+                                                mc_json_str(res->error)));
+    json_object_set_new(rec, "warnings", json_array());
+    res->records = malloc(sizeof *res->records);
+    if (res->records) {
+        res->records[0] = rec;
+        res->nrecords = 1;
+    } else {
+        json_decref(rec);
+    }
+    res->status = MC_INPUT_ERROR;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct job {
+    const mc_decoder *dec;
+    mc_results *out;
+    json_t *rules;        /* detection.rules for this decoder's records */
+    json_t *warnings;     /* decoder-specific warnings */
+} job;
+
+typedef struct scan_state {
+    const mc_engine *e;
+    const md_dump *d;
+    mc_scan scan;
+    mc_decode_ctx ctx;
+    json_t *user_rules;   /* detection.rules entries of rules no decoder claims */
+    json_t *warnings;     /* input-level warnings, added to every record */
+    json_t *input;        /* the record's input block (borrowed) */
+    job *jobs;
+    size_t njobs;
+    bool timed_out;
+} scan_state;
+
+static json_t *rule_entry(const mc_rule_info *ri)
+{
+    return json_pack("{s:s, s:s, s:o}", "rule", ri->name, "namespace", ri->ns, "tags",
+                     json_deep_copy(ri->tags));
+}
+
+static void warn(json_t *arr, const char *fmt, const char *a)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, fmt, a);
+    json_array_append_new(arr, mc_json_str(buf));
+}
+
+/* Dump warnings that change what a record means: memory missing or cut short. */
+static void dump_warnings(const md_dump *d, json_t *arr)
+{
+    for (size_t i = 0; i < d->nwarnings; i++) {
+        uint32_t c = d->warnings[i].code;
+        if (c == MD_W_TRUNCATED || c == MD_W_RESULTSERVER_TRUNC || c == MD_W_SMALL_DUMP ||
+            c == MD_W_LIMIT)
+            warn(arr, "dump: %s", d->warnings[i].msg ? d->warnings[i].msg : "");
+    }
+}
+
+static void collect_user_rules(scan_state *st)
+{
+    const mc_ruledb *db = &st->e->db;
+    for (size_t i = 0; i < st->scan.nmatched; i++) {
+        const mc_rule_info *ri = &db->rule[st->scan.matched[i]];
+        if (!known_find(st->e, ri->family))
+            json_array_append_new(st->user_rules, rule_entry(ri));
+    }
+}
+
+static json_t *family_rules(const scan_state *st, const char *family)
+{
+    const mc_ruledb *db = &st->e->db;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < st->scan.nmatched; i++) {
+        const mc_rule_info *ri = &db->rule[st->scan.matched[i]];
+        if (strcmp(ri->family, family) == 0)
+            json_array_append_new(arr, rule_entry(ri));
+    }
+    json_array_extend(arr, st->user_rules);
+    return arr;
+}
+
+/* The hits of one family, in the scan's (va, rule, string_id) order. */
+static mc_hit *family_hits(const mc_scan *s, const char *family, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < s->nhits; i++)
+        if (strcmp(s->hits[i].family, family) == 0)
+            (*n)++;
+    if (*n == 0)
+        return NULL;
+    mc_hit *v = malloc(*n * sizeof *v);
+    if (!v) {
+        *n = 0;
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < s->nhits; i++)
+        if (strcmp(s->hits[i].family, family) == 0)
+            v[k++] = s->hits[i];
+    return v;
+}
+
+static void run_decoder(scan_state *st, const mc_decoder *dec)
+{
+    size_t n;
+    mc_hit *hv = family_hits(&st->scan, dec->family, &n);
+    if (!hv)
+        return;
+    job *j = &st->jobs[st->njobs];
+    j->dec = dec;
+    j->warnings = json_array();
+    j->rules = family_rules(st, dec->family);
+    st->njobs++;
+    if (mc_expired(&st->ctx)) {
+        warn(st->warnings, "decoder %s not run: deadline reached", dec->family);
+        st->timed_out = true;
+        free(hv);
+        return;
+    }
+    j->out = mc_results_new();
+    mc_hits hits = {hv, n};
+    int rc = j->out ? dec->decode(&st->ctx, st->d, &hits, j->out) : -1;
+    if (mc_expired(&st->ctx)) {
+        warn(st->warnings, "decoder %s reached the deadline; its output may be incomplete",
+             dec->family);
+        st->timed_out = true;
+    }
+    if (rc != 0 && j->out && mc_results_count(j->out) == 0) {
+        mc_config *c = mc_cfg_new(j->out, dec->family, hv[0].va);
+        mc_cfg_status(c, MC_STATUS_FAILED, 0);
+    }
+    if (rc != 0)
+        warn(j->warnings, "decoder %s reported an internal error", dec->family);
+    free(hv);
+}
+
+static void job_records(scan_state *st, const job *j, json_t ***recs, size_t *nrecs,
+                        size_t *cap)
+{
+    json_t *extra = json_deep_copy(j->warnings);
+    json_array_extend(extra, st->warnings);
+    for (size_t i = 0; i < mc_results_count(j->out); i++) {
+        mc_config *c = mc_results_get(j->out, i);
+        if (j->dec->category && !json_object_get(mc_cfg_json(c), "category") &&
+            mc_cfg_get_status(c) != MC_STATUS_FAILED)
+            mc_cfg_category(c, j->dec->category);
+        json_t *rec = mc_record_from_config(c, st->d, j->dec, st->e->tool, st->input, j->rules,
+                                            extra);
+        if (!rec)
+            continue;
+        if (*nrecs == *cap) {
+            size_t nc = *cap ? *cap * 2 : 8;
+            json_t **v = realloc(*recs, nc * sizeof *v);
+            if (!v) {
+                json_decref(rec);
+                continue;
+            }
+            *recs = v;
+            *cap = nc;
+        }
+        (*recs)[(*nrecs)++] = rec;
+    }
+    json_decref(extra);
+}
+
+static void finish_records(scan_state *st, mc_input_result *res)
+{
+    json_t **recs = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < st->njobs; i++)
+        if (st->jobs[i].out)
+            job_records(st, &st->jobs[i], &recs, &n, &cap);
+    n = mc_records_merge_sort(recs, n, st->e->fam, st->e->ndec);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_int_t conf = json_integer_value(json_object_get(recs[i], "confidence"));
+        if (conf < st->e->min_confidence) {
+            json_decref(recs[i]);
+            continue;
+        }
+        recs[k++] = recs[i];
+    }
+    res->records = recs;
+    res->nrecords = k;
+}
+
+static void state_free(scan_state *st)
+{
+    for (size_t i = 0; i < st->njobs; i++) {
+        mc_results_free(st->jobs[i].out);
+        json_decref(st->jobs[i].rules);
+        json_decref(st->jobs[i].warnings);
+    }
+    free(st->jobs);
+    json_decref(st->user_rules);
+    json_decref(st->warnings);
+    mc_scan_free(&st->scan);
+}
+
+static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
+                        mc_input_result *res)
+{
+    scan_state st = {.e = e, .d = d, .input = res->input};
+    st.ctx.deadline = deadline;
+    st.ctx.verbose = e->verbose;
+    st.ctx.max_output = 64u << 20;
+    st.user_rules = json_array();
+    st.warnings = json_array();
+    st.jobs = calloc(e->ndec ? e->ndec : 1, sizeof *st.jobs);
+    char err[256];
+    if (!st.user_rules || !st.warnings || !st.jobs ||
+        mc_scan_dump(&e->db, d, deadline, &st.scan, err, sizeof err) != 0) {
+        snprintf(res->error, sizeof res->error, "scan failed: %s",
+                 st.jobs && st.warnings ? err : "out of memory");
+        state_free(&st);
+        error_record(e, res, "MC_E_SCAN");
+        return;
+    }
+    res->nhits = st.scan.nhits;
+    dump_warnings(d, st.warnings);
+    json_array_extend(st.warnings, st.scan.warnings);
+    st.timed_out = st.scan.timed_out;
+    collect_user_rules(&st);
+    for (size_t i = 0; i < e->ndec; i++)
+        run_decoder(&st, e->dec[i]);
+    finish_records(&st, res);
+    res->partial = st.scan.partial || st.timed_out;
+    if (st.timed_out) {
+        res->status = MC_INPUT_TIMEOUT;
+        snprintf(res->error, sizeof res->error, "deadline reached; results are partial");
+    }
+    state_free(&st);
+}
+
+mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result *res)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = mc_now();
+    double deadline = e->timeout > 0 ? t0 + e->timeout : 0;
+    if (e->run_deadline > 0 && (deadline == 0 || e->run_deadline < deadline))
+        deadline = e->run_deadline;
+    res->input = input_base(in);
+    md_dump *d = NULL;
+    char err[sizeof res->error];
+    err[0] = 0;
+    md_err rc = in->mem ? md_open_mem(in->mem, in->memlen, &e->open, &d, err, sizeof err)
+                        : md_open(in->path ? in->path : "", &e->open, &d, err, sizeof err);
+    if (rc != MD_OK || !d) {
+        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : md_strerror(rc));
+        error_record(e, res, md_err_code(rc != MD_OK ? rc : MD_E_ARG));
+    } else {
+        input_dump(res->input, d, in);
+        scan_opened(e, d, deadline, res);
+        md_close(d);
+    }
+    res->elapsed = mc_now() - t0;
+    return res->status;
+}
+
+void mc_input_result_clear(mc_input_result *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; i < res->nrecords; i++)
+        json_decref(res->records[i]);
+    free(res->records);
+    json_decref(res->input);
+    memset(res, 0, sizeof *res);
+}

@@ -1,1 +1,7 @@
-int main(void){return 0;}
+/* memcfg: extract malware configurations from process memory snapshots. See memcfg(1). */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return mc_cli_main(argc, argv);
+}

@@ -1,0 +1,807 @@
+/* QuasarRAT (and xRAT lineage, forks): config from the Settings .cctor of the .NET image.
+ *
+ * The builder rewrites the ldstr operands of one static constructor, so the config is a run of
+ * ldstr/stsfld items in IL order (families.md §2.1). The key string is stored in clear among
+ * them. Three crypto generations exist (§2.2); the HMAC of the 1.3/1.4 blobs proves a key, and
+ * for 1.0-1.2 (MD5 key, no MAC) every encrypted item must decrypt to padded, printable UTF-8.
+ * Decrypted copies on the GC heap (CLR string objects) corroborate the static decode, and stand
+ * in for it, at low confidence, when the image is gone.
+ */
+#include "decoder.h"
+#include "lib/mc_crypto.h"
+#include "lib/mc_dotnet.h"
+#include "lib/mc_net.h"
+#include "md_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char mc_rules_quasar[];
+
+#define QS_MAX_ITEMS 96
+#define QS_MAX_TEXT 4096          /* UTF-8 bytes kept per string item */
+#define QS_MAX_KEYS 8             /* key candidates tried per .cctor (each costs one PBKDF2) */
+#define QS_MAX_SALTS 4
+#define QS_MAX_CCTORS 64          /* .cctors with enough string items to be tried */
+#define QS_MAX_METHODS 8192       /* methods scanned for AES setup hints */
+#define QS_MAX_IL_TOTAL (8u << 20)
+#define QS_HEAP_WINDOW 0x10000    /* bytes around a heap mutex searched for the hosts string */
+#define QS_MIN_STRINGS 5
+
+static const uint8_t quasar_salt[32] = {
+    0xBF, 0xEB, 0x1E, 0x56, 0xFB, 0xCD, 0x97, 0x3B, 0xB2, 0x19, 0x02, 0x24, 0x30, 0xA5, 0x78, 0x43,
+    0x00, 0x3D, 0x56, 0x44, 0xD2, 0x1E, 0x62, 0xB9, 0xD4, 0xF1, 0x80, 0xE7, 0xE6, 0xC3, 0x39, 0x41};
+
+typedef enum qs_gen { QS_GEN_NONE = 0, QS_GEN_12, QS_GEN_13, QS_GEN_14 } qs_gen;
+
+typedef struct qs_item {
+    mc_dn_item it;
+    char name[256];           /* field name as found (obfuscated names stay as they are) */
+    uint8_t elem;             /* field type (ELEMENT_TYPE_*), 0 when unknown */
+    bool special_folder;      /* field type is Environment.SpecialFolder */
+    char *text;               /* STR: the literal as UTF-8 */
+    uint64_t va;              /* STR: VA of the #US entry */
+    char *plain;              /* STR: decrypted value, NULL when the literal is not encrypted */
+} qs_item;
+
+typedef struct qs_hints {
+    int key_bits;             /* from `ldc.i4 N; callvirt set_KeySize`, 0 when absent */
+    mc_aes_mode mode;         /* from set_Mode (+ set_FeedbackSize) */
+    bool have_mode;
+    unsigned iterations;      /* from `ldsfld salt; ldc.i4 N; newobj`, 0 when absent */
+    uint8_t salts[QS_MAX_SALTS][64];
+    size_t salt_len[QS_MAX_SALTS], nsalts;
+} qs_hints;
+
+typedef struct qs_cfg {
+    qs_item items[QS_MAX_ITEMS];
+    size_t n, nstr;
+    uint64_t anchor;
+    int key_idx;              /* item index of the key string, -1 none */
+    qs_gen gen;
+    mc_aes_mode mode;
+    uint8_t key[32];
+    size_t key_len;
+    const uint8_t *salt;
+    size_t salt_len;
+    unsigned iterations;
+} qs_cfg;
+
+/* ---- small helpers ---- */
+
+static void cfg_free_items(qs_cfg *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->items[i].text);
+        free(q->items[i].plain);
+    }
+    q->n = q->nstr = 0;
+}
+
+static bool is_printable_utf8(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') return false;
+    return true;
+}
+
+static bool all_match(const char *s, int (*pred)(int), size_t want)
+{
+    size_t n = strlen(s);
+    if (want && n != want) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!pred((unsigned char)s[i])) return false;
+    return n > 0;
+}
+
+static int is_upper_hex(int c) { return isdigit(c) || (c >= 'A' && c <= 'F'); }
+
+/* Decoded blob of a base64 literal, or -1 when the literal is not one. */
+static long b64_blob(const char *text, uint8_t **out)
+{
+    size_t len = strlen(text);
+    *out = NULL;
+    if (len < 24 || !mc_is_b64(text, len, 24)) return -1;
+    uint8_t *b = malloc(3 * (len / 4) + 3);
+    if (!b) return -1;
+    long n = mc_b64_decode(text, len, b);
+    if (n < 32) { free(b); return -1; }
+    *out = b;
+    return n;
+}
+
+/* ---- AES setup hints from the IL of every method ---- */
+
+static void hint_from_call(qs_hints *h, const char *callee, const mc_dn_insn *prev)
+{
+    int32_t v;
+    if (prev->op >= 0x15 && prev->op <= 0x1E) v = (int32_t)prev->op - 0x16;
+    else if (prev->op == 0x1F || prev->op == 0x20) v = (int32_t)prev->arg;
+    else return;
+    if (strcmp(callee, "set_KeySize") == 0 && (v == 128 || v == 192 || v == 256)) h->key_bits = v;
+    else if (strcmp(callee, "set_Mode") == 0) {
+        /* CipherMode: 1 CBC, 2 ECB, 4 CFB (8-bit feedback unless set_FeedbackSize says 128). */
+        if (v == 1) { h->mode = MC_AES_CBC; h->have_mode = true; }
+        else if (v == 4) { h->mode = MC_AES_CFB8; h->have_mode = true; }
+    } else if (strcmp(callee, "set_FeedbackSize") == 0 && v == 128 && h->mode == MC_AES_CFB8)
+        h->mode = MC_AES_CFB128;
+}
+
+static void hints_from_body(const mc_dotnet *dn, const mc_dn_body *b, qs_hints *h)
+{
+    mc_dn_insn prev2 = {0}, prev = {0}, in;
+    uint32_t pos = 0;
+    while (mc_dn_next_insn(b->code, b->len, &pos, &in)) {
+        if ((in.op == 0x6F || in.op == 0x28) && ((uint32_t)in.arg >> 24) == 0x0A)
+            hint_from_call(h, mc_dn_memberref_name(dn, (uint32_t)in.arg & 0xFFFFFF), &prev);
+        /* ldsfld salt; ldc.i4 N; newobj Rfc2898DeriveBytes */
+        if (in.op == 0x73 && prev.op == 0x20 && prev2.op == 0x7E && prev.arg >= 1000 &&
+            prev.arg <= 10000000 &&
+            strcmp(mc_dn_memberref_name(dn, (uint32_t)in.arg & 0xFFFFFF), ".ctor") == 0)
+            h->iterations = (unsigned)prev.arg;
+        prev2 = prev;
+        prev = in;
+    }
+}
+
+static void hint_salts(const mc_dotnet *dn, const mc_dn_item *items, size_t n, qs_hints *h)
+{
+    for (size_t i = 0; i < n && h->nsalts < QS_MAX_SALTS; i++) {
+        if (items[i].kind != MC_DN_ITEM_BYTES || items[i].ival < 8 || items[i].ival > 64) continue;
+        size_t len = (size_t)items[i].ival;
+        uint8_t *dst = h->salts[h->nsalts];
+        if (mc_dn_field_data(dn, items[i].data_field, dst, len, NULL) != MC_DN_OK) continue;
+        if (len == sizeof quasar_salt && memcmp(dst, quasar_salt, len) == 0) continue;
+        h->salt_len[h->nsalts++] = len;
+    }
+}
+
+static void gather_hints(const mc_decode_ctx *ctx, const mc_dotnet *dn, qs_hints *h)
+{
+    uint32_t n = mc_dn_rows(dn, MC_DN_T_METHODDEF);
+    uint64_t total = 0;
+    if (n > QS_MAX_METHODS) n = QS_MAX_METHODS;
+    for (uint32_t r = 1; r <= n && total < QS_MAX_IL_TOTAL && !mc_expired(ctx); r++) {
+        mc_dn_body b;
+        if (mc_dn_get_body(dn, r, &b) != MC_DN_OK) continue;
+        total += b.len;
+        hints_from_body(dn, &b, h);
+        mc_dn_method m;
+        if (mc_dn_get_method(dn, r, &m) == MC_DN_OK && strcmp(m.name, ".cctor") == 0) {
+            mc_dn_item items[32];
+            size_t k = mc_dn_scan_items(b.code, b.len, items, 32);
+            hint_salts(dn, items, k, h);
+        }
+        mc_dn_body_free(&b);
+    }
+}
+
+/* ---- collecting the items of one .cctor ---- */
+
+static void resolve_item(const mc_dotnet *dn, qs_item *q)
+{
+    mc_dn_field f;
+    const char *tname = "";
+    if (mc_dn_get_field(dn, q->it.field, &f) == MC_DN_OK) strlcpy(q->name, f.name, sizeof q->name);
+    if (mc_dn_field_type(dn, q->it.field, &q->elem, &tname) == MC_DN_OK)
+        q->special_folder = q->elem == 0x11 && strcmp(tname, "SpecialFolder") == 0;
+    if (q->it.kind == MC_DN_ITEM_COPY && (q->it.src_token >> 24) == 0x0A &&
+        strcmp(mc_dn_memberref_name(dn, q->it.src_token & 0xFFFFFF), "Empty") == 0 && q->elem == 0x0E) {
+        /* String.Empty: how some compilers store "" */
+        q->it.kind = MC_DN_ITEM_STR;
+        q->text = strdup("");
+        return;
+    }
+    if (q->it.kind != MC_DN_ITEM_STR) return;
+    char *buf = malloc(QS_MAX_TEXT);
+    if (buf && mc_dn_us_utf8(dn, q->it.us_token, buf, QS_MAX_TEXT, &q->va) == MC_DN_OK) q->text = buf;
+    else free(buf);
+}
+
+static size_t collect(const mc_dotnet *dn, const mc_dn_body *b, qs_cfg *q)
+{
+    mc_dn_item raw[QS_MAX_ITEMS];
+    size_t n = mc_dn_scan_items(b->code, b->len, raw, QS_MAX_ITEMS);
+    memset(q, 0, sizeof *q);
+    q->key_idx = -1;
+    q->anchor = b->va;
+    for (size_t i = 0; i < n; i++) {
+        qs_item *it = &q->items[q->n];
+        it->it = raw[i];
+        resolve_item(dn, it);
+        if (it->it.kind == MC_DN_ITEM_STR && !it->text) continue;  /* bad #US token: skip */
+        if (it->it.kind == MC_DN_ITEM_STR) q->nstr++;
+        q->n++;
+    }
+    return q->nstr;
+}
+
+/* ---- crypto ---- */
+
+/* Decrypt one literal under the chosen generation; returns a NUL-terminated string or NULL. */
+static char *decrypt_item(const qs_cfg *q, const char *text, const uint8_t *hmac_key, size_t hk_len,
+                          mc_aes_mode mode)
+{
+    uint8_t *blob, mac[32];
+    long n = b64_blob(text, &blob);
+    if (n < 0) return NULL;
+    char *res = NULL;
+    size_t hdr = q->gen == QS_GEN_12 ? 16 : 48, outlen = 0;
+    if ((size_t)n <= hdr || ((size_t)n - hdr) % 16 != 0) goto done;
+    if (q->gen != QS_GEN_12) {
+        if (!mc_hmac_sha256(hmac_key, hk_len, blob + 32, (size_t)n - 32, mac) ||
+            !mc_memeq_ct(mac, blob, 32))
+            goto done;
+    }
+    res = malloc((size_t)n + 1);
+    if (!res) goto done;
+    if (!mc_aes_decrypt(mode, q->key, q->key_len, blob + hdr - 16, blob + hdr, (size_t)n - hdr, true,
+                        (uint8_t *)res, &outlen) ||
+        !is_printable_utf8((uint8_t *)res, outlen) || memchr(res, 0, outlen)) {
+        free(res);
+        res = NULL;
+        goto done;
+    }
+    res[outlen] = 0;
+done:
+    free(blob);
+    return res;
+}
+
+static const mc_aes_mode mode_order[3] = {MC_AES_CBC, MC_AES_CFB8, MC_AES_CFB128};
+
+/* Decrypt every encrypted literal; for the MAC-less generation all of them must decrypt. */
+static size_t decrypt_all(qs_cfg *q, const uint8_t *hk, size_t hk_len, const qs_hints *h)
+{
+    size_t best = 0;
+    for (int t = -1; t < 3; t++) {
+        mc_aes_mode mode;
+        if (t < 0) { if (!h->have_mode) continue; mode = h->mode; }
+        else mode = mode_order[t];
+        size_t ok = 0, enc = 0;
+        for (size_t i = 0; i < q->n; i++) {
+            qs_item *it = &q->items[i];
+            if (it->it.kind != MC_DN_ITEM_STR || (int)i == q->key_idx) continue;
+            uint8_t *blob;
+            long bn = b64_blob(it->text, &blob);
+            free(blob);
+            if (bn < 0) continue;
+            enc++;
+            free(it->plain);
+            it->plain = decrypt_item(q, it->text, hk, hk_len, mode);
+            if (it->plain) ok++;
+        }
+        if (ok > 0 && (q->gen != QS_GEN_12 || ok == enc)) { q->mode = mode; return ok; }
+        if (ok > best) best = ok;
+    }
+    for (size_t i = 0; i < q->n; i++) { free(q->items[i].plain); q->items[i].plain = NULL; }
+    return 0;
+}
+
+/* The first literal shaped like an encrypted blob of the generation, or NULL. */
+static const char *probe_blob(const qs_cfg *q, size_t hdr)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        const qs_item *it = &q->items[i];
+        uint8_t *b;
+        if (it->it.kind != MC_DN_ITEM_STR) continue;
+        long n = b64_blob(it->text, &b);
+        free(b);
+        if (n > (long)hdr && (n - (long)hdr) % 16 == 0) return it->text;
+    }
+    return NULL;
+}
+
+static bool mac_ok(const char *text, const uint8_t *hk, size_t hk_len)
+{
+    uint8_t *b, mac[32];
+    long n = b64_blob(text, &b);
+    bool ok = n >= 64 && mc_hmac_sha256(hk, hk_len, b + 32, (size_t)n - 32, mac) && mc_memeq_ct(mac, b, 32);
+    free(b);
+    return ok;
+}
+
+static bool try_pbkdf(qs_cfg *q, const char *pw, const qs_hints *h, const char *probe)
+{
+    uint8_t dk[96];
+    unsigned iters = h->iterations ? h->iterations : 50000;
+    for (size_t s = 0; s <= h->nsalts; s++) {
+        const uint8_t *salt = s == 0 ? quasar_salt : h->salts[s - 1];
+        size_t salt_len = s == 0 ? sizeof quasar_salt : h->salt_len[s - 1];
+        if (!mc_pbkdf2_sha1(pw, strlen(pw), salt, salt_len, iters, dk, sizeof dk)) return false;
+        /* PBKDF2 output is a prefix-stable stream: 1.4 reads 32+64 bytes, 1.3 reads 16+64. */
+        int order[2] = {QS_GEN_14, QS_GEN_13};
+        if (h->key_bits == 128) { order[0] = QS_GEN_13; order[1] = QS_GEN_14; }
+        for (int g = 0; g < 2; g++) {
+            size_t kl = order[g] == QS_GEN_14 ? 32 : 16;
+            if (!mac_ok(probe, dk + kl, 64)) continue;
+            q->gen = (qs_gen)order[g];
+            memcpy(q->key, dk, kl);
+            q->key_len = kl;
+            q->salt = salt;
+            q->salt_len = salt_len;
+            q->iterations = iters;
+            if (decrypt_all(q, dk + kl, 64, h)) return true;
+        }
+    }
+    return false;
+}
+
+static bool try_md5(qs_cfg *q, const char *pw, const qs_hints *h)
+{
+    q->gen = QS_GEN_12;
+    mc_md5(pw, strlen(pw), q->key);
+    q->key_len = 16;
+    q->salt = NULL;
+    q->salt_len = 0;
+    q->iterations = 0;
+    /* Without a MAC, demand at least three encrypted literals that all decrypt. */
+    size_t ok = decrypt_all(q, NULL, 0, h);
+    if (ok >= 3) return true;
+    for (size_t i = 0; i < q->n; i++) { free(q->items[i].plain); q->items[i].plain = NULL; }
+    q->gen = QS_GEN_NONE;
+    return false;
+}
+
+/* Key candidates: plain literals, thumbprint shape first, then 20-char alphanumerics. */
+static size_t key_candidates(const qs_cfg *q, int *idx)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i < q->n && n < QS_MAX_KEYS; i++) {
+            const qs_item *it = &q->items[i];
+            if (it->it.kind != MC_DN_ITEM_STR || !it->text[0] || strlen(it->text) > 128) continue;
+            bool hex40 = all_match(it->text, is_upper_hex, 40);
+            bool alnum20 = all_match(it->text, isalnum, 20);
+            uint8_t *b;
+            long bn = b64_blob(it->text, &b);
+            free(b);
+            bool blobby = bn >= 32 && bn % 16 == 0;
+            if ((pass == 0 && hex40) || (pass == 1 && alnum20 && !hex40) ||
+                (pass == 2 && !hex40 && !alnum20 && !blobby))
+                idx[n++] = (int)i;
+        }
+    return n;
+}
+
+static bool crack(const mc_decode_ctx *ctx, qs_cfg *q, const qs_hints *h)
+{
+    int cand[QS_MAX_KEYS];
+    size_t nc = key_candidates(q, cand);
+    const char *probe48 = probe_blob(q, 48), *probe16 = probe_blob(q, 16);
+    for (size_t i = 0; i < nc && !mc_expired(ctx); i++) {
+        const char *pw = q->items[cand[i]].text;
+        q->key_idx = cand[i];
+        if (probe48 && try_pbkdf(q, pw, h, probe48)) return true;
+        if (probe16 && try_md5(q, pw, h)) return true;
+    }
+    q->key_idx = -1;
+    q->gen = QS_GEN_NONE;
+    return false;
+}
+
+/* ---- field schema (families.md §2.3) ---- */
+
+static const char *const schema14[] = {"VERSION", "HOSTS", "SUBDIRECTORY", "INSTALLNAME", "MUTEX",
+    "STARTUPKEY", "ENCRYPTIONKEY", "TAG", "LOGDIRECTORYNAME", "SERVERSIGNATURE",
+    "SERVERCERTIFICATESTR"};
+static const char *const schema13[] = {"VERSION", "HOSTS", "KEY", "AUTHKEY", "SUBDIRECTORY",
+    "INSTALLNAME", "MUTEX", "STARTUPKEY", "ENCRYPTIONKEY", "TAG", "LOGDIRECTORYNAME"};
+static const char *const schema12[] = {"VERSION", "HOSTS", "PASSWORD", "SUBDIRECTORY", "INSTALLNAME",
+    "MUTEX", "STARTUPKEY", "ENCRYPTIONKEY", "TAG", "LOGDIRECTORYNAME"};
+static const char *const bools14[] = {"install", "startup", "hide_file", "enable_logger",
+    "hide_log_directory", "hide_install_subdirectory", "unattended_mode"};
+
+/* Canonical name of a string item by its position among the string items. */
+static const char *canon_name(const qs_cfg *q, size_t pos, bool aligned)
+{
+    if (!aligned) return NULL;
+    if (q->gen == QS_GEN_14) return pos < 11 ? schema14[pos] : NULL;
+    if (q->gen == QS_GEN_13) return pos < 11 ? schema13[pos] : NULL;
+    return pos < 10 ? schema12[pos] : NULL;
+}
+
+static bool schema_aligned(const qs_cfg *q)
+{
+    size_t key_pos = q->gen == QS_GEN_14 ? 6 : q->gen == QS_GEN_13 ? 8 : 7, pos = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->items[i].it.kind != MC_DN_ITEM_STR) continue;
+        if ((int)i == q->key_idx) return pos == key_pos;
+        pos++;
+    }
+    return false;
+}
+
+static bool is_hosts_shape(const char *s)
+{
+    return strchr(s, ':') && s[strlen(s) - 1] == ';';
+}
+
+static bool is_guid(const char *s)
+{
+    if (strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
+    }
+    return true;
+}
+
+static bool is_version(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && strchr(s, '.') && strlen(s) < 32;
+}
+
+static const char *folder_env(int id)
+{
+    switch (id) {
+    case 26: return "%APPDATA%";
+    case 28: return "%LOCALAPPDATA%";
+    case 35: return "%PROGRAMDATA%";
+    case 37: return "%WINDIR%\\System32";
+    case 38: return "%PROGRAMFILES%";
+    case 40: return "%USERPROFILE%";
+    default: return NULL;
+    }
+}
+
+/* ---- emitting ---- */
+
+typedef struct qs_out {
+    const char *hosts, *mutex, *tag, *version, *subdir, *install, *startup;
+    uint64_t hosts_va, mutex_va, tag_va, version_va, subdir_va, install_va, startup_va;
+    int folder;
+} qs_out;
+
+static void emit_hosts(mc_config *c, const char *hosts, mc_where w)
+{
+    char one[512];
+    const char *p = hosts;
+    while (*p) {
+        const char *semi = strchr(p, ';');
+        size_t len = semi ? (size_t)(semi - p) : strlen(p);
+        if (len > 0 && len < sizeof one) {
+            memcpy(one, p, len);
+            one[len] = 0;
+            mc_cfg_hostport(c, one, -1, "c2", w);
+        }
+        if (!semi) break;
+        p = semi + 1;
+    }
+}
+
+static void emit_crypto(mc_config *c, const qs_cfg *q)
+{
+    const qs_item *k = &q->items[q->key_idx];
+    static const char *const algs[2][3] = {{"AES-128-CBC", "AES-128-CFB8", "AES-128-CFB"},
+                                           {"AES-256-CBC", "AES-256-CFB8", "AES-256-CFB"}};
+    int m = q->mode == MC_AES_CBC ? 0 : q->mode == MC_AES_CFB8 ? 1 : 2;
+    mc_crypto e = {
+        .algorithm = algs[q->key_len == 32][m],
+        .mode = m == 0 ? "CBC" : "CFB",
+        .key = q->key, .key_len = q->key_len,
+        .salt = q->salt, .salt_len = q->salt_len,
+        .password = k->text,
+        .usage = "config",
+    };
+    mc_cfg_encryption(c, &e, mc_at(k->va, MC_FORM_PLAINTEXT));
+    mc_cfg_str(c, MC_F_PASSWORD, k->text, mc_at(k->va, MC_FORM_PLAINTEXT));
+    mc_cfg_other(c, "key_derivation", json_string(q->gen == QS_GEN_12 ? "MD5" : "PBKDF2-HMAC-SHA1"),
+                 mc_at(k->va, MC_FORM_PLAINTEXT));
+    if (q->iterations) mc_cfg_other(c, "kdf_iterations", json_integer(q->iterations), mc_at(0, MC_FORM_PLAINTEXT));
+    mc_cfg_other(c, "integrity", json_string(q->gen == QS_GEN_12 ? "none" : "HMAC-SHA256"),
+                 mc_at(0, MC_FORM_PLAINTEXT));
+}
+
+static void emit_string(mc_config *c, const qs_item *it, const char *canon,
+                        size_t pos, qs_out *o)
+{
+    const char *v = it->plain ? it->plain : it->text;
+    mc_where w = mc_at(it->va, it->plain ? MC_FORM_IMAGE_ENCRYPTED : MC_FORM_PLAINTEXT);
+    mc_cfg_raw_str(c, it->name[0] ? it->name : "unnamed", v);
+    if (!canon) {
+        /* Unaligned build: fall back to value shapes for the fields that matter. */
+        if (it->plain && !o->hosts && is_hosts_shape(v)) canon = "HOSTS";
+        else if (it->plain && !o->mutex && (strncmp(v, "QSR_MUTEX_", 10) == 0 || is_guid(v))) canon = "MUTEX";
+        else if (it->plain && !o->version && is_version(v)) canon = "VERSION";
+    }
+    if (!canon) {
+        char key[32];
+        if (!*v) return;
+        snprintf(key, sizeof key, "string_%zu", pos);
+        mc_cfg_other(c, key, mc_json_str(v), w);
+        return;
+    }
+#define SET(f) do { o->f = v; o->f##_va = it->va; } while (0)
+    if (strcmp(canon, "VERSION") == 0) { SET(version); if (*v) mc_cfg_version(c, v, w); }
+    else if (strcmp(canon, "HOSTS") == 0) { SET(hosts); emit_hosts(c, v, w); }
+    else if (strcmp(canon, "MUTEX") == 0) { SET(mutex); if (*v) mc_cfg_str(c, MC_F_MUTEX, v, w); }
+    else if (strcmp(canon, "TAG") == 0) { SET(tag); if (*v) mc_cfg_str(c, MC_F_CAMPAIGN_ID, v, w); }
+    else if (strcmp(canon, "SUBDIRECTORY") == 0) SET(subdir);
+    else if (strcmp(canon, "INSTALLNAME") == 0) SET(install);
+    else if (strcmp(canon, "STARTUPKEY") == 0) SET(startup);
+    else if (strcmp(canon, "PASSWORD") == 0) { if (*v) mc_cfg_str(c, MC_F_PASSWORD, v, w); }
+    else if (strcmp(canon, "ENCRYPTIONKEY") == 0) return;
+    else if (strcmp(canon, "KEY") == 0 && *v) {
+        uint8_t k[64];
+        long kn = strlen(v) < 80 ? mc_b64_decode(v, strlen(v), k) : -1;
+        if (kn == 16 || kn == 32) {
+            mc_crypto e = {.algorithm = kn == 16 ? "AES-128-CBC" : "AES-256-CBC", .mode = "CBC",
+                           .key = k, .key_len = (size_t)kn, .usage = "communication"};
+            mc_cfg_encryption(c, &e, w);
+        } else mc_cfg_other(c, "key", mc_json_str(v), w);
+    } else if (strcmp(canon, "AUTHKEY") == 0) { if (*v) mc_cfg_other(c, "auth_key", mc_json_str(v), w); }
+    else if (strcmp(canon, "LOGDIRECTORYNAME") == 0) { if (*v) mc_cfg_other(c, "log_directory_name", mc_json_str(v), w); }
+    else if (strcmp(canon, "SERVERSIGNATURE") == 0) { if (*v) mc_cfg_other(c, "server_signature", mc_json_str(v), w); }
+    else if (strcmp(canon, "SERVERCERTIFICATESTR") == 0) { if (*v) mc_cfg_other(c, "server_certificate", mc_json_str(v), w); }
+#undef SET
+}
+
+static void emit_scalars(mc_config *c, const qs_cfg *q, qs_out *o)
+{
+    size_t nb = 0;
+    bool have_delay = false;
+    for (size_t i = 0; i < q->n; i++) {
+        const qs_item *it = &q->items[i];
+        if (it->it.kind != MC_DN_ITEM_INT) continue;
+        const char *name = it->name[0] ? it->name : "unnamed";
+        mc_where w = mc_at(q->anchor + it->it.il_off, MC_FORM_PLAINTEXT);
+        bool is_bool = it->elem == 0x02 || (it->elem == 0 && it->it.int_form == 0 && (it->it.ival == 0 || it->it.ival == 1));
+        if (it->special_folder || (it->elem == 0 && it->it.int_form == 1 && folder_env(it->it.ival))) {
+            o->folder = it->it.ival;
+            mc_cfg_other(c, "special_folder", json_integer(it->it.ival), w);
+            mc_cfg_raw(c, name, json_integer(it->it.ival));
+        } else if (is_bool) {
+            if (nb < sizeof bools14 / sizeof bools14[0])
+                mc_cfg_other(c, bools14[nb], json_boolean(it->it.ival != 0), w);
+            nb++;
+            mc_cfg_raw(c, name, json_boolean(it->it.ival != 0));
+        } else if ((it->elem == 0x08 || it->elem == 0) && !have_delay && it->it.ival > 0) {
+            have_delay = true;
+            mc_cfg_sleep_ms(c, it->it.ival, w);
+            mc_cfg_raw(c, name, json_integer(it->it.ival));
+        }
+    }
+}
+
+static void emit_paths(mc_config *c, const qs_out *o)
+{
+    char buf[1024];
+    const char *root = folder_env(o->folder);
+    if (o->install && *o->install) {
+        snprintf(buf, sizeof buf, "%s%s%s%s%s", root ? root : "", root ? "\\" : "",
+                 o->subdir && *o->subdir ? o->subdir : "", o->subdir && *o->subdir ? "\\" : "",
+                 o->install);
+        mc_cfg_path(c, buf, "install", mc_at(o->install_va, MC_FORM_IMAGE_ENCRYPTED));
+    }
+    if (o->startup && *o->startup) {
+        snprintf(buf, sizeof buf, "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\%s", o->startup);
+        mc_cfg_registry(c, buf, "persistence", mc_at(o->startup_va, MC_FORM_IMAGE_ENCRYPTED));
+    }
+}
+
+/* ---- GC heap: decrypted copies as CLR string objects ---- */
+
+static unsigned ptr_size(const md_dump *d)
+{
+    return d->arch == MD_ARCH_X86 || d->arch == MD_ARCH_ARM ? 4 : 8;
+}
+
+/* True when chars at va (UTF-16, nchars long) form the body of a CLR string object. */
+static bool clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars, uint64_t *obj_va)
+{
+    uint32_t len;
+    uint64_t mt;
+    uint16_t term;
+    unsigned ps = ptr_size(d);
+    if (chars_va < 4 + ps || !md_read_u32(d, chars_va - 4, &len) || len != nchars) return false;
+    if (!md_read_ptr(d, chars_va - 4 - ps, ps, &mt) || mt == 0) return false;
+    if (!md_read_u16(d, chars_va + 2ull * nchars, &term) || term != 0) return false;
+    *obj_va = chars_va - 4 - ps;
+    return true;
+}
+
+/* Count CLR string objects holding text; the first one's VA goes to *first. */
+static size_t heap_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text, uint64_t *first)
+{
+    size_t n = strlen(text), found = 0;
+    if (n < 4 || n > 1024) return 0;
+    uint8_t pat[4 + 2048];
+    for (size_t i = 0; i < n; i++) { pat[4 + 2 * i] = (uint8_t)text[i]; pat[5 + 2 * i] = 0; }
+    pat[0] = (uint8_t)n; pat[1] = (uint8_t)(n >> 8); pat[2] = 0; pat[3] = 0;
+    size_t plen = 4 + 2 * n;
+    for (size_t r = 0; r < d->nruns && !mc_expired(ctx); r++) {
+        const md_run *run = &d->runs[r];
+        const uint8_t *p = md_ptr(d, run->va, run->size);
+        if (!p) continue;
+        const uint8_t *cur = p, *end = p + run->size;
+        while ((size_t)(end - cur) >= plen) {
+            const uint8_t *m = memmem(cur, (size_t)(end - cur), pat, plen);
+            if (!m) break;
+            uint64_t obj;
+            if (clr_string_at(d, run->va + (uint64_t)(m - p) + 4, (uint32_t)n, &obj)) {
+                if (!found) *first = obj;
+                found++;
+            }
+            cur = m + 1;
+        }
+    }
+    return found;
+}
+
+static size_t corroborate(const mc_decode_ctx *ctx, const md_dump *d, mc_config *c, const qs_out *o)
+{
+    uint64_t va;
+    size_t hits = 0;
+    if (o->hosts && heap_find(ctx, d, o->hosts, &va)) { emit_hosts(c, o->hosts, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->mutex && heap_find(ctx, d, o->mutex, &va)) { mc_cfg_str(c, MC_F_MUTEX, o->mutex, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->tag && heap_find(ctx, d, o->tag, &va)) { mc_cfg_str(c, MC_F_CAMPAIGN_ID, o->tag, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->version && heap_find(ctx, d, o->version, &va)) { mc_cfg_version(c, o->version, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    return hits;
+}
+
+/* ---- one image ---- */
+
+static bool is_template(const qs_cfg *q)
+{
+    size_t nbool = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        const qs_item *it = &q->items[i];
+        if (it->it.kind == MC_DN_ITEM_INT && (it->elem == 0x02 || (it->elem == 0 && it->it.int_form == 0))) nbool++;
+        if (it->it.kind != MC_DN_ITEM_STR) continue;
+        size_t n = strlen(it->text);
+        bool placeholder = n >= 2 && it->text[0] == '%' && it->text[n - 1] == '%';
+        if (n && !placeholder) return false;
+    }
+    return q->nstr >= 9 && nbool >= 5;
+}
+
+static void emit_template(mc_results *out, const qs_cfg *q)
+{
+    mc_config *c = mc_cfg_new(out, "quasar", q->anchor);
+    if (!c) return;
+    mc_cfg_category(c, "rat");
+    mc_cfg_status(c, MC_STATUS_TEMPLATE, 60);
+    for (size_t i = 0; i < q->n; i++)
+        if (q->items[i].it.kind == MC_DN_ITEM_STR)
+            mc_cfg_raw_str(c, q->items[i].name[0] ? q->items[i].name : "unnamed", q->items[i].text);
+    mc_cfg_warn(c, "unbuilt client: every string setting is empty or a placeholder");
+}
+
+static bool emit_config(const mc_decode_ctx *ctx, const md_dump *d, mc_results *out, qs_cfg *q)
+{
+    mc_config *c = mc_cfg_new(out, "quasar", q->anchor);
+    if (!c) return false;
+    mc_cfg_category(c, "rat");
+    qs_out o = {0};
+    o.folder = -1;
+    bool aligned = schema_aligned(q);
+    size_t pos = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        const qs_item *it = &q->items[i];
+        if (it->it.kind != MC_DN_ITEM_STR) continue;
+        emit_string(c, it, (int)i == q->key_idx ? "ENCRYPTIONKEY" : canon_name(q, pos, aligned), pos, &o);
+        pos++;
+    }
+    emit_crypto(c, q);
+    emit_scalars(c, q, &o);
+    emit_paths(c, &o);
+    mc_cfg_other(c, "generation", json_string(q->gen == QS_GEN_14 ? "1.4" : q->gen == QS_GEN_13 ? "1.3" : "1.0-1.2"),
+                 mc_at(q->anchor, MC_FORM_PLAINTEXT));
+    if (!aligned) mc_cfg_warn(c, "string items do not follow a known Quasar field order; fields mapped by value shape");
+    size_t heap = corroborate(ctx, d, c, &o);
+    int conf = q->gen == QS_GEN_12 ? 70 : 85;
+    conf += (int)heap * 3;
+    mc_cfg_status(c, o.hosts ? MC_STATUS_COMPLETE : MC_STATUS_PARTIAL, conf > 99 ? 99 : conf);
+    return true;
+}
+
+static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_dotnet *dn, mc_results *out)
+{
+    qs_hints h = {0};
+    gather_hints(ctx, dn, &h);
+    qs_cfg *q = malloc(sizeof *q);
+    if (!q) return false;
+    bool done = false;
+    uint32_t ntypes = mc_dn_rows(dn, MC_DN_T_TYPEDEF), tried = 0;
+    for (uint32_t t = 1; t <= ntypes && !done && tried < QS_MAX_CCTORS && !mc_expired(ctx); t++) {
+        uint32_t m = mc_dn_find_method(dn, t, ".cctor");
+        mc_dn_body b;
+        if (!m || mc_dn_get_body(dn, m, &b) != MC_DN_OK) continue;
+        if (collect(dn, &b, q) >= QS_MIN_STRINGS) {
+            tried++;
+            if (is_template(q)) { emit_template(out, q); done = true; }
+            else if (crack(ctx, q, &h)) done = emit_config(ctx, d, out, q);
+        }
+        cfg_free_items(q);
+        mc_dn_body_free(&b);
+    }
+    free(q);
+    return done;
+}
+
+/* ---- heap only: the image is gone, the decrypted strings are not ---- */
+
+/* A CLR string object near va whose text has the `host:port;` list shape. */
+static bool heap_hosts_near(const md_dump *d, uint64_t va, char *out, size_t outsz, uint64_t *obj)
+{
+    uint64_t lo = va > QS_HEAP_WINDOW ? va - QS_HEAP_WINDOW : 0;
+    for (uint64_t p = lo & ~3ull; p < va + QS_HEAP_WINDOW; p += 4) {
+        uint32_t n;
+        uint8_t w[2 * 512];
+        if (!md_read_u32(d, p, &n) || n < 8 || n > 512) continue;
+        if (md_read(d, p + 4, w, 2ull * n) != 2ull * n) continue;
+        bool ascii = true;
+        for (uint32_t i = 0; i < n && ascii; i++) ascii = w[2 * i + 1] == 0 && w[2 * i] >= 0x20 && w[2 * i] < 0x7F;
+        if (!ascii || w[2 * (n - 1)] != ';') continue;
+        if (!clr_string_at(d, p + 4, n, obj)) continue;
+        if (md_utf16le_to_utf8(w, 2ull * n, out, outsz) < 0 || !is_hosts_shape(out)) continue;
+        char host[MC_HOST_MAX];
+        long port;
+        const char *semi = strchr(out, ';');
+        char first[512];
+        size_t fl = (size_t)(semi - out);
+        if (fl >= sizeof first) continue;
+        memcpy(first, out, fl);
+        first[fl] = 0;
+        if (mc_split_hostport(first, host, sizeof host, &port) && port > 0 && mc_is_host(host)) return true;
+    }
+    return false;
+}
+
+static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
+{
+    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
+        const mc_hit *h = &hits->v[i];
+        if (!mc_hit_is(h, "$heap_mutex")) continue;
+        /* The rule matches the length's high bytes and the chars: the text starts 2 bytes in. */
+        uint64_t chars = h->va + 2, obj, hobj;
+        uint32_t n;
+        char mutex[256], hosts[1024];
+        if (!md_read_u32(d, chars - 4, &n) || n < 10 || n > 100) continue;
+        if (md_read_wstr_utf8(d, chars, mutex, sizeof mutex) != (long)n) continue;
+        if (!clr_string_at(d, chars, n, &obj)) continue;
+        if (!heap_hosts_near(d, obj, hosts, sizeof hosts, &hobj)) continue;
+        mc_config *c = mc_cfg_new(out, "quasar", obj);
+        if (!c) return;
+        mc_cfg_category(c, "rat");
+        mc_cfg_str(c, MC_F_MUTEX, mutex, mc_at(obj, MC_FORM_HEAP_DECRYPTED));
+        emit_hosts(c, hosts, mc_at(hobj, MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "heap_mutex", mutex);
+        mc_cfg_raw_str(c, "heap_hosts", hosts);
+        mc_cfg_warn(c, "no .NET image with a Quasar config found; values come from decrypted heap strings only");
+        mc_cfg_status(c, MC_STATUS_PARTIAL, 25);
+        return;
+    }
+}
+
+static int quasar_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
+{
+    uint64_t done_bases[64];
+    size_t ndone = 0, found = 0;
+    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
+        const md_image *img = md_image_at(d, hits->v[i].va);
+        if (!img) continue;
+        bool seen = false;
+        for (size_t k = 0; k < ndone; k++) seen |= done_bases[k] == img->base;
+        if (seen || ndone == sizeof done_bases / sizeof done_bases[0]) continue;
+        done_bases[ndone++] = img->base;
+        mc_dotnet *dn;
+        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
+        found += decode_image(ctx, d, dn, out);
+        mc_dn_close(dn);
+    }
+    if (!found) decode_heap(ctx, d, hits, out);
+    return 0;
+}
+
+const mc_decoder mc_decoder_quasar = {
+    .family = "quasar",
+    .display = "QuasarRAT",
+    .version = "1.0",
+    .category = "rat",
+    .rules = mc_rules_quasar,
+    .decode = quasar_decode,
+};

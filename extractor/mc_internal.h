@@ -1,0 +1,93 @@
+/* Private interfaces between the extractor's files: rule sources and the compiled rule database
+ * (rules.c), the libyara pass (scan.c), and record building (record.c). Not installed. */
+#ifndef MEMCFG_MC_INTERNAL_H
+#define MEMCFG_MC_INTERNAL_H
+
+#include "memcfg.h"
+
+#include <yara.h>
+
+/* ---- rules.c ---- */
+
+/* One rule source as compiled: namespace, a name for messages ("quasar.yar (bundled)" or the
+ * path) and the exact bytes. */
+typedef struct mc_rule_src {
+    char *ns, *name, *text;
+    size_t len;
+} mc_rule_src;
+
+typedef struct mc_rule_srcs {
+    mc_rule_src *v;
+    size_t n, cap;
+} mc_rule_srcs;
+
+void mc_rule_srcs_free(mc_rule_srcs *s);
+int mc_rule_srcs_add(mc_rule_srcs *s, const char *ns, const char *name, const char *text,
+                     size_t len);
+/* Add the sources a --rules argument names: a file, a directory (its *.yar and *.yara files,
+ * not recursive, sorted by name) or NS:PATH. Files without NS go to namespace "user". */
+int mc_rule_srcs_add_path(mc_rule_srcs *s, const char *arg, char *err, size_t errlen);
+
+/* What a compiled rule looks like to the rest of the extractor, copied out of libyara once so
+ * that hits can point at strings the engine owns. Indexed by rule index / string index. */
+typedef struct mc_rule_info {
+    char *name, *ns, *family;     /* family "" when the rule has no string meta "family" */
+    json_t *tags;                 /* array of strings */
+} mc_rule_info;
+
+typedef struct mc_ruledb {
+    YR_RULES *rules;
+    mc_rule_info *rule; size_t nrules;
+    char **string_id; size_t nstrings;
+    char sha256[65];
+} mc_ruledb;
+
+/* Compile srcs in order. report (may be NULL) gets every error and warning as
+ * "name:line: error|warning: message". Returns 0, or -1 with the first error in err. */
+int mc_ruledb_compile(const mc_rule_srcs *s, bool warnings_fatal,
+                      void (*report)(void *arg, const char *line), void *arg, mc_ruledb *db,
+                      char *err, size_t errlen);
+void mc_ruledb_free(mc_ruledb *db);
+
+/* libyara's process-wide state, refcounted. */
+int mc_yara_acquire(void);
+void mc_yara_release(void);
+
+/* ---- scan.c ---- */
+
+#define MC_MAX_HITS_PER_RULE 10000u
+
+typedef struct mc_scan {
+    mc_hit *hits; size_t nhits;                  /* sorted by (va, rule, string_id) */
+    uint32_t *matched; size_t nmatched;          /* rule indexes that matched, ascending */
+    json_t *warnings;                            /* array of strings */
+    bool partial;                                /* timeout or a cap cut the scan short */
+    bool timed_out;                              /* the deadline did */
+} mc_scan;
+
+/* One libyara pass over the dump's runs; deadline 0 = none. Returns 0, or -1 on an internal
+ * error (message in err). Timeouts are not errors: they set partial and a warning. */
+int mc_scan_dump(const mc_ruledb *db, const md_dump *d, double deadline, mc_scan *out,
+                 char *err, size_t errlen);
+void mc_scan_free(mc_scan *s);
+
+/* ---- record.c ---- */
+
+/* "0x%016llx" */
+json_t *mc_json_va(uint64_t va);
+/* The detection.region object of the region holding va, or NULL when va is in no region. */
+json_t *mc_region_json(const md_dump *d, uint64_t va);
+/* A complete config record for c in output.md 7.1 key order. tool, input and rules (the
+ * detection.rules array) are copied; extra_warnings (may be NULL) are appended to the config's
+ * own warnings. */
+json_t *mc_record_from_config(const mc_config *c, const md_dump *d, const mc_decoder *dec,
+                              json_t *tool, json_t *input, json_t *rules,
+                              json_t *extra_warnings);
+/* Merge records that share (config.family, fingerprint): provenance and raw are merged,
+ * detection.locations concatenated, warnings united, the best status/confidence kept. Sorts the
+ * rest by (order of family in fam_order, first anchor VA, fingerprint). Takes ownership of the
+ * array's elements; returns the new count. */
+size_t mc_records_merge_sort(json_t **recs, size_t n, const char *const *fam_order,
+                             size_t nfam);
+
+#endif

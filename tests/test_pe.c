@@ -1,0 +1,434 @@
+/* PE reader for images in dumps: sections, layout-aware address translation, pointer rebasing,
+ * and the resource directory (named and numeric keys, UTF-16 names, cycles, hostile counts). */
+#include "lib/mc_pe.h"
+#include "fixtures/fx.h"
+#include "fixtures/fx_native.h"
+#include "memdump.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMAGE_BASE 0x400000ull
+#define LOAD_BASE 0x10000000ull
+
+static const uint8_t SETTINGS_DATA[] = "settings-bytes";
+static const uint8_t NUMERIC_DATA[] = "numeric-200";
+static const uint8_t NAMED_DATA[] = "named-type";
+static const uint8_t WIDE_DATA[] = "wide-name";
+
+/* A native image: code with an absolute pointer to a .rdata string, .data with a pointer table,
+ * and resources under numeric and named types and names. */
+static void build_native(fx_native *n)
+{
+    fx_native_init(n, false, IMAGE_BASE);
+    fx_put(&n->rdata, "\0first string\0pointed-at string", 32);
+    fx_x86_prologue(&n->text);
+    fx_x86_push_imm32(&n->text, 0);
+    n->fixups[n->nfixups++] = (fx_fixup){FX_SEC_TEXT, FX_SEC_RDATA, 4, 4, 14};
+    fx_x86_ret(&n->text);
+    fx_put_zeros(&n->data, 16);
+    n->fixups[n->nfixups++] = (fx_fixup){FX_SEC_DATA, FX_SEC_RDATA, 4, 8, 1};
+    n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 0, "SETTINGS", 1033, SETTINGS_DATA, sizeof SETTINGS_DATA};
+    n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 200, NULL, 0, NUMERIC_DATA, sizeof NUMERIC_DATA};
+    n->res[n->nres++] = (fx_res){0, "CUSTOM", 0, "ALPHA", 1049, NAMED_DATA, sizeof NAMED_DATA};
+    n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 0, "\xc3\x89T\xc3\x89", 1036, WIDE_DATA, sizeof WIDE_DATA};
+}
+
+static md_dump *open_raw(const fx_buf *b, uint64_t base)
+{
+    md_open_opts o;
+    memset(&o, 0, sizeof o);
+    o.force_format = MD_FMT_RAW;
+    o.raw_base = base;
+    o.has_raw_base = true;
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(b->p, b->len, &o, &d, err, sizeof err), MD_OK);
+    return d;
+}
+
+/* The image among noise and heap regions in a minidump, as a process snapshot holds it. */
+static md_dump *open_minidump(const fx_buf *img, uint64_t base, fx_buf *out)
+{
+    static uint8_t noise[0x3000], heap[0x2000];
+    fx_fill_noise(noise, sizeof noise, 11);
+    fx_fill_noise(heap, sizeof heap, 12);
+    fx_region r[3] = {
+        {0x00200000, noise, sizeof noise, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0},
+        {base, img->p, img->len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, base},
+        {0x7ff00000, heap, sizeof heap, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0},
+    };
+    fx_module m = {base, (uint32_t)img->len, "C:\\Users\\user\\AppData\\Local\\Temp\\sample.exe"};
+    fx_process p = {1234, MD_ARCH_X86, r, 3, &m, 1};
+    fx_buf_init(out);
+    fx_minidump(&p, FX_MD_FULL, out);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(out->p, out->len, NULL, &d, err, sizeof err), MD_OK);
+    return d;
+}
+
+static void check_sections(const mc_pe *pe)
+{
+    ck_assert_uint_eq(pe->nsections, 4);
+    ck_assert_str_eq(pe->sect[0].name, ".text");
+    ck_assert_str_eq(pe->sect[3].name, ".rsrc");
+    ck_assert_ptr_nonnull(mc_pe_section_by_name(pe, ".rdata"));
+    ck_assert_ptr_null(mc_pe_section_by_name(pe, ".reloc"));
+    ck_assert_uint_eq(pe->image_base, IMAGE_BASE);
+    ck_assert(!pe->pe64);
+    ck_assert_uint_eq(pe->machine, 0x14c);
+    ck_assert_uint_ne(pe->rsrc_rva, 0);
+}
+
+static void check_string_at(const md_dump *d, uint64_t va, const char *want)
+{
+    char s[64];
+    ck_assert_int_eq(md_read_cstr(d, va, s, sizeof s), (long)strlen(want));
+    ck_assert_str_eq(s, want);
+}
+
+/* The pointer in code resolves to the string whatever the layout and base. */
+static void check_pointers(const mc_pe *pe)
+{
+    const mc_pe_section *text = mc_pe_section_by_name(pe, ".text");
+    const mc_pe_section *data = mc_pe_section_by_name(pe, ".data");
+    uint64_t va, target;
+    uint32_t ptr;
+    ck_assert(mc_pe_rva_to_va(pe, text->rva + 4, &va));
+    ck_assert(md_read_u32(pe->dump, va, &ptr));
+    ck_assert(mc_pe_ptr_to_va(pe, ptr, &target));
+    check_string_at(pe->dump, target, "pointed-at string");
+    ck_assert(mc_pe_rva_to_va(pe, data->rva + 8, &va));
+    ck_assert(md_read_u32(pe->dump, va, &ptr));
+    ck_assert(mc_pe_ptr_to_va(pe, ptr, &target));
+    check_string_at(pe->dump, target, "first string");
+    ck_assert(!mc_pe_ptr_to_va(pe, 0x1234, &target));
+    ck_assert(!mc_pe_ptr_to_va(pe, pe->image_base + pe->size_of_image + 0x10000, &target));
+}
+
+static void check_rva_roundtrip(const mc_pe *pe)
+{
+    for (uint32_t i = 0; i < pe->nsections; i++) {
+        uint64_t va;
+        uint32_t rva;
+        ck_assert(mc_pe_rva_to_va(pe, pe->sect[i].rva + 3, &va));
+        ck_assert(mc_pe_va_to_rva(pe, va, &rva));
+        ck_assert_uint_eq(rva, pe->sect[i].rva + 3);
+        if (pe->layout == MD_LAYOUT_MAPPED) ck_assert_uint_eq(va, pe->base + pe->sect[i].rva + 3);
+        else ck_assert_uint_eq(va, pe->base + pe->sect[i].raw_off + 3);
+    }
+    uint64_t va;
+    uint32_t rva;
+    ck_assert(!mc_pe_rva_to_va(pe, pe->size_of_image + 5, &va));
+    ck_assert(!mc_pe_va_to_rva(pe, pe->base - 1, &rva));
+}
+
+static void check_res_data(const mc_pe *pe, const mc_pe_res *r, const uint8_t *want, size_t n)
+{
+    uint8_t buf[64];
+    ck_assert_uint_eq(r->size, n);
+    ck_assert_uint_eq(md_read(pe->dump, r->va, buf, n), n);
+    ck_assert_mem_eq(buf, want, n);
+}
+
+static bool count_cb(const mc_pe_res *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+    return true;
+}
+
+static void check_resources(const mc_pe *pe)
+{
+    mc_pe_res r;
+    ck_assert(mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 0, "SETTINGS", &r));
+    check_res_data(pe, &r, SETTINGS_DATA, sizeof SETTINGS_DATA);
+    ck_assert_uint_eq(r.lang, 1033);
+    ck_assert(mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 0, "settings", &r));   /* FindResource folds case */
+    ck_assert(mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 200, NULL, &r));
+    check_res_data(pe, &r, NUMERIC_DATA, sizeof NUMERIC_DATA);
+    ck_assert(mc_pe_res_find(pe, 0, "CUSTOM", 0, "ALPHA", &r));
+    check_res_data(pe, &r, NAMED_DATA, sizeof NAMED_DATA);
+    ck_assert(r.type.named);
+    ck_assert_uint_eq(r.lang, 1049);
+    ck_assert(mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 0, "\xc3\x89T\xc3\x89", &r));
+    check_res_data(pe, &r, WIDE_DATA, sizeof WIDE_DATA);
+    ck_assert(!mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 0, "MISSING", &r));
+    ck_assert(!mc_pe_res_find(pe, MC_RT_ICON, NULL, 0, NULL, &r));
+    int n = 0;
+    mc_pe_res_stats st;
+    ck_assert(mc_pe_res_walk(pe, count_cb, &n, &st));
+    ck_assert_int_eq(n, 4);
+    ck_assert(!st.cycle && !st.capped && !st.bad);
+}
+
+static void check_image(const md_dump *d, uint64_t base, md_layout layout)
+{
+    mc_pe pe;
+    ck_assert(mc_pe_open_at(&pe, d, base, layout));
+    ck_assert_uint_eq(pe.base, base);
+    check_sections(&pe);
+    check_rva_roundtrip(&pe);
+    check_pointers(&pe);
+    check_resources(&pe);
+}
+
+START_TEST(mapped_relocated_raw)
+{
+    fx_native n;
+    fx_buf img;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, LOAD_BASE, &img);
+    md_dump *d = open_raw(&img, LOAD_BASE);
+    check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
+    md_close(d);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+/* A flat copy keeps ImageBase-based pointers and puts sections at their file offsets. */
+START_TEST(flat_raw)
+{
+    fx_native n;
+    fx_buf img;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, false, IMAGE_BASE, &img);
+    md_dump *d = open_raw(&img, 0x02340000);
+    check_image(d, 0x02340000, MD_LAYOUT_FLAT);
+    md_close(d);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+/* Mapped at another base but never relocated: pointers still say ImageBase. */
+START_TEST(mapped_unrelocated)
+{
+    fx_native n;
+    fx_buf img;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, IMAGE_BASE, &img);
+    md_dump *d = open_raw(&img, LOAD_BASE);
+    check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
+    md_close(d);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+/* Through the memdump image finder, in a minidump with other regions around. */
+START_TEST(minidump_image)
+{
+    fx_native n;
+    fx_buf img, dump;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, LOAD_BASE, &img);
+    md_dump *d = open_minidump(&img, LOAD_BASE, &dump);
+    const md_image *mi = md_image_at(d, LOAD_BASE + 0x1000);
+    ck_assert_ptr_nonnull(mi);
+    ck_assert_uint_eq(mi->base, LOAD_BASE);
+    mc_pe pe;
+    ck_assert(mc_pe_open(&pe, d, mi));
+    check_sections(&pe);
+    check_pointers(&pe);
+    check_resources(&pe);
+    md_close(d);
+    fx_buf_free(&dump);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+START_TEST(not_a_pe)
+{
+    fx_native n;
+    fx_buf img;
+    mc_pe pe;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, LOAD_BASE, &img);
+    md_dump *d = open_raw(&img, LOAD_BASE);
+    ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + 0x1000, MD_LAYOUT_MAPPED));
+    ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + img.len - 0x10, MD_LAYOUT_MAPPED));
+    ck_assert(!mc_pe_open_at(&pe, d, 0x1000, MD_LAYOUT_MAPPED));
+    ck_assert(!mc_pe_open(&pe, d, NULL));
+    md_close(d);
+    fx_wipe_headers(&img);
+    d = open_raw(&img, LOAD_BASE);
+    ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
+    md_close(d);
+    /* e_lfanew pointing past the bytes read */
+    fx_buf_free(&img);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, LOAD_BASE, &img);
+    fx_set_u32(&img, 0x3c, 0x7ffffff0);
+    d = open_raw(&img, LOAD_BASE);
+    ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
+    md_close(d);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+/* ---- hand-made hostile resource sections ---- */
+
+#define RSRC_RVA 0x2000u
+
+static void w16(uint8_t *p, uint32_t at, uint16_t v) { p[at] = (uint8_t)v; p[at + 1] = (uint8_t)(v >> 8); }
+static void w32(uint8_t *p, uint32_t at, uint32_t v) { w16(p, at, (uint16_t)v); w16(p, at + 2, (uint16_t)(v >> 16)); }
+static void dir(uint8_t *p, uint32_t at, uint16_t named, uint16_t ids) { memset(p + at, 0, 16); w16(p, at + 12, named); w16(p, at + 14, ids); }
+static void ent(uint8_t *p, uint32_t dir_at, uint32_t i, uint32_t name, uint32_t target)
+{
+    w32(p, dir_at + 16 + 8 * i, name);
+    w32(p, dir_at + 20 + 8 * i, target);
+}
+
+static md_dump *image_with_rsrc(const uint8_t *rsrc, uint32_t len, fx_buf *img)
+{
+    static const uint8_t code[16] = {0xC3};
+    fx_section s[2] = {
+        {".text", 0x1000, sizeof code, code, sizeof code, 0x60000020},
+        {".rsrc", RSRC_RVA, len, rsrc, len, 0x40000040},
+    };
+    fx_pe pe;
+    memset(&pe, 0, sizeof pe);
+    pe.image_base = IMAGE_BASE;
+    pe.sections = s;
+    pe.nsections = 2;
+    pe.dirs[0].index = 2;
+    pe.dirs[0].rva = RSRC_RVA;
+    pe.dirs[0].size = len;
+    pe.ndirs = 1;
+    fx_buf_init(img);
+    fx_pe_build(&pe, true, img);
+    return open_raw(img, LOAD_BASE);
+}
+
+static int walk_hostile(const uint8_t *rsrc, uint32_t len, mc_pe_res_stats *st)
+{
+    fx_buf img;
+    mc_pe pe;
+    int n = 0;
+    md_dump *d = image_with_rsrc(rsrc, len, &img);
+    ck_assert(mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
+    mc_pe_res_walk(&pe, count_cb, &n, st);
+    md_close(d);
+    fx_buf_free(&img);
+    return n;
+}
+
+/* One good leaf (type 10 / id 1 / lang 0) plus entries that loop back to the root and to the
+ * type directory. */
+START_TEST(res_cycles)
+{
+    uint8_t r[0x200];
+    memset(r, 0, sizeof r);
+    dir(r, 0x00, 0, 2);
+    ent(r, 0x00, 0, 10, 0x80000000u | 0x20);
+    ent(r, 0x00, 1, 11, 0x80000000u | 0x00);      /* root -> root */
+    dir(r, 0x20, 0, 2);
+    ent(r, 0x20, 0, 1, 0x80000000u | 0x40);
+    ent(r, 0x20, 1, 2, 0x80000000u | 0x20);       /* name level -> itself */
+    dir(r, 0x40, 0, 2);
+    ent(r, 0x40, 0, 0, 0x80);
+    ent(r, 0x40, 1, 0, 0x80000000u | 0x00);       /* language level -> root */
+    w32(r, 0x80, RSRC_RVA + 0x100);
+    w32(r, 0x84, 4);
+    memcpy(r + 0x100, "DATA", 4);
+    mc_pe_res_stats st;
+    ck_assert_int_eq(walk_hostile(r, sizeof r, &st), 1);
+    ck_assert(st.cycle);
+    ck_assert(st.capped);     /* the language-level directory entry */
+    ck_assert_uint_le(st.dirs, 3);
+}
+END_TEST
+
+/* Counts far beyond the section, names pointing nowhere, data RVAs outside the image. */
+START_TEST(res_hostile_counts)
+{
+    uint8_t r[0x100];
+    memset(r, 0, sizeof r);
+    dir(r, 0x00, 0xffff, 0xffff);
+    ent(r, 0x00, 0, 0x80000000u | 0x7ffffff0u, 0x80000000u | 0x30);
+    ent(r, 0x00, 1, 10, 0x80000000u | 0x7fffff00u);
+    dir(r, 0x30, 0, 1);
+    ent(r, 0x30, 0, 0x80000000u | 0xF8, 0x80000000u | 0x50);   /* name length runs off */
+    w16(r, 0xF8, 0xffff);
+    dir(r, 0x50, 0, 2);
+    ent(r, 0x50, 0, 0, 0x70);
+    ent(r, 0x50, 1, 0, 0x7ffffff0u);
+    w32(r, 0x70, 0x7fff0000u);
+    w32(r, 0x74, 0x10);
+    mc_pe_res_stats st;
+    ck_assert_int_eq(walk_hostile(r, sizeof r, &st), 0);
+    ck_assert(st.bad);
+}
+END_TEST
+
+/* A directory with the maximum entry count, all pointing at the same subdirectory. */
+START_TEST(res_entry_cap)
+{
+    uint32_t len = 16 + 8 * 0x1ffffu + 64;
+    uint8_t *r = calloc(1, len);
+    ck_assert_ptr_nonnull(r);
+    dir(r, 0, 0xffff, 0xffff);
+    uint32_t sub = 16 + 8 * 0x1ffffu;
+    for (uint32_t i = 0; i < 0x1ffffu; i++) ent(r, 0, i, i & 0xffff, 0x80000000u | sub);
+    dir(r, sub, 0, 0);
+    mc_pe_res_stats st;
+    ck_assert_int_eq(walk_hostile(r, len, &st), 0);
+    ck_assert(st.capped);
+    ck_assert(st.cycle);
+    free(r);
+}
+END_TEST
+
+START_TEST(res_absent)
+{
+    fx_native n;
+    fx_buf img;
+    mc_pe pe;
+    mc_pe_res r;
+    fx_native_init(&n, true, 0x140000000ull);
+    fx_x86_ret(&n.text);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, 0x7ff600000000ull, &img);
+    md_dump *d = open_raw(&img, 0x7ff600000000ull);
+    ck_assert(mc_pe_open_at(&pe, d, 0x7ff600000000ull, MD_LAYOUT_MAPPED));
+    ck_assert(pe.pe64);
+    ck_assert_uint_eq(pe.image_base, 0x140000000ull);
+    ck_assert(!mc_pe_res_find(&pe, MC_RT_RCDATA, NULL, 0, "SETTINGS", &r));
+    ck_assert(!mc_pe_res_walk(&pe, count_cb, &(int){0}, NULL));
+    md_close(d);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pe");
+    TCase *tc = tcase_create("pe");
+    tcase_add_test(tc, mapped_relocated_raw);
+    tcase_add_test(tc, flat_raw);
+    tcase_add_test(tc, mapped_unrelocated);
+    tcase_add_test(tc, minidump_image);
+    tcase_add_test(tc, not_a_pe);
+    tcase_add_test(tc, res_cycles);
+    tcase_add_test(tc, res_hostile_counts);
+    tcase_add_test(tc, res_entry_cap);
+    tcase_add_test(tc, res_absent);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
