@@ -21,6 +21,7 @@ struct mc_config {
     int confidence;
     json_t *cfg, *prov, *raw, *warnings;
     json_t *raw_multi;          /* raw keys already turned into arrays by repetition */
+    bool list_capped;           /* an MC_CFG_MAX_ENTRIES cap was hit (warned once) */
 };
 
 struct mc_results {
@@ -213,7 +214,36 @@ void mc_cfg_warn(mc_config *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    json_array_append_new(c->warnings, mc_json_str(buf));
+    /* A decoder looping over hostile data must not grow the record without bound. */
+    size_t n = json_array_size(c->warnings);
+    if (n > MC_CFG_MAX_WARNINGS)
+        return;
+    json_array_append_new(c->warnings, mc_json_str(n == MC_CFG_MAX_WARNINGS
+                                                       ? "limit: further warnings dropped" : buf));
+}
+
+/* Warn once per config that a list or raw key reached MC_CFG_MAX_ENTRIES. */
+static void entries_capped(mc_config *c, const char *field)
+{
+    if (!c->list_capped)
+        mc_cfg_warn(c, "limit: %s reached %u entries; further values dropped", field,
+                    MC_CFG_MAX_ENTRIES);
+    c->list_capped = true;
+}
+
+/* A string value from the dump as JSON, cut to MC_CFG_MAX_VALUE bytes (at a UTF-8 boundary, so
+ * a multi-byte character is never split into escaped bytes) with a warning when cut. */
+static json_t *capped_str(mc_config *c, const char *field, const char *v)
+{
+    size_t n = strnlen(v, MC_CFG_MAX_VALUE + 1);
+    if (n <= MC_CFG_MAX_VALUE)
+        return mc_json_bytes(v, n);
+    n = MC_CFG_MAX_VALUE;
+    while (n > MC_CFG_MAX_VALUE - 3 && ((uint8_t)v[n] & 0xc0) == 0x80)
+        n--;
+    mc_cfg_warn(c, "limit: a %s value longer than %u bytes was truncated", field,
+                MC_CFG_MAX_VALUE);
+    return mc_json_bytes(v, n);
 }
 
 /* ---- provenance and raw ---- */
@@ -255,6 +285,11 @@ void mc_cfg_raw(mc_config *c, const char *key, json_t *value)
         return;
     }
     if (json_object_get(c->raw_multi, key)) {
+        if (json_array_size(old) >= MC_CFG_MAX_ENTRIES) {
+            json_decref(value);
+            entries_capped(c, key);
+            return;
+        }
         json_array_append_new(old, value);
         return;
     }
@@ -266,8 +301,8 @@ void mc_cfg_raw(mc_config *c, const char *key, json_t *value)
 
 void mc_cfg_raw_str(mc_config *c, const char *key, const char *v)
 {
-    if (v)
-        mc_cfg_raw(c, key, mc_json_str(v));
+    if (c && v)
+        mc_cfg_raw(c, key, capped_str(c, key, v));
 }
 
 /* ---- placement ---- */
@@ -290,6 +325,12 @@ static bool list_add(mc_config *c, const char *field, json_t *item, mc_where w)
         return false;
     json_t *arr = field_list(c, field);
     size_t i, n = json_array_size(arr);
+    if (n >= MC_CFG_MAX_ENTRIES) {
+        /* also keeps the duplicate check below from going quadratic on hostile data */
+        json_decref(item);
+        entries_capped(c, field);
+        return false;
+    }
     json_t *e;
     bool fresh = true;
     json_array_foreach(arr, i, e) {
@@ -377,7 +418,7 @@ bool mc_cfg_version(mc_config *c, const char *v, mc_where w)
         return false;
     if (!*v)
         return false;
-    return scalar_set(c, "version", mc_json_str(v), w);
+    return scalar_set(c, "version", capped_str(c, "version", v), w);
 }
 
 bool mc_cfg_category(mc_config *c, const char *category)
@@ -402,7 +443,7 @@ bool mc_cfg_str(mc_config *c, mc_strfield f, const char *v, mc_where w)
 {
     if (!c || !v || (unsigned)f >= MC_F__COUNT || !*v)
         return false;
-    return list_add(c, strfield_names[f], mc_json_str(v), w);
+    return list_add(c, strfield_names[f], capped_str(c, strfield_names[f], v), w);
 }
 
 bool mc_cfg_sleep_ms(mc_config *c, long long ms, mc_where w)
@@ -501,6 +542,10 @@ bool mc_cfg_url(mc_config *c, const char *url, const char *default_scheme, const
         return false;
     if (!usage)
         usage = "other";
+    if (strnlen(url, MC_CFG_MAX_VALUE + 1) > MC_CFG_MAX_VALUE) {
+        mc_cfg_raw_str(c, "http", url);   /* truncated there, with the warning */
+        return false;
+    }
     char *full = NULL;
     if (!strstr(url, "://") && default_scheme && *default_scheme &&
         asprintf(&full, "%s://%s", default_scheme, url) < 0)
@@ -581,7 +626,7 @@ static bool keyed_entry(mc_config *c, const char *field, const char *keyname, co
         return false;
     }
     json_t *o = json_object();
-    json_object_set_new(o, keyname, mc_json_str(v));
+    json_object_set_new(o, keyname, capped_str(c, field, v));
     set_str(o, "usage", usage);
     return list_add(c, field, o, w);
 }

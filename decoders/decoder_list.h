@@ -3,3 +3,11 @@
  * decoders/<family>.yar, and one line here. meson reads this list to embed the rules. */
 DECODER(quasar)
 DECODER(remcos)
+DECODER(xworm)
+DECODER(redline)
+DECODER(asyncrat)
+DECODER(dcrat)
+DECODER(venomrat)
+DECODER(lumma)
+DECODER(vidar)
+DECODER(rokrat)

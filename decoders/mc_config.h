@@ -145,6 +145,15 @@ json_t *mc_cfg_warnings(const mc_config *c);    /* ["…", …] */
 const char *mc_form_name(mc_form f);            /* "image_encrypted", "heap_decrypted", "plaintext", "unknown" */
 const char *mc_status_name(mc_status s);
 
+/* Caps of the config builder (README "Limits"). Each cap, when hit, adds a warning to the config
+ * ("limit: ...") instead of growing the record: a string value longer than MC_CFG_MAX_VALUE bytes
+ * is cut (at a UTF-8 boundary; a longer URL goes to raw only, cut); a list field or repeated raw
+ * key keeps its first MC_CFG_MAX_ENTRIES entries; a config keeps MC_CFG_MAX_WARNINGS warnings
+ * and one more saying the rest were dropped. */
+#define MC_CFG_MAX_VALUE 4096u
+#define MC_CFG_MAX_ENTRIES 1024u
+#define MC_CFG_MAX_WARNINGS 256u
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
  * in for it, at low confidence, when the image is gone.
  */
 #include "decoder.h"
+#include "lib/mc_aesrat.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_dotnet.h"
 #include "lib/mc_net.h"
@@ -30,9 +31,8 @@ extern const char mc_rules_quasar[];
 #define QS_HEAP_WINDOW 0x10000    /* bytes around a heap mutex searched for the hosts string */
 #define QS_MIN_STRINGS 5
 
-static const uint8_t quasar_salt[32] = {
-    0xBF, 0xEB, 0x1E, 0x56, 0xFB, 0xCD, 0x97, 0x3B, 0xB2, 0x19, 0x02, 0x24, 0x30, 0xA5, 0x78, 0x43,
-    0x00, 0x3D, 0x56, 0x44, 0xD2, 0x1E, 0x62, 0xB9, 0xD4, 0xF1, 0x80, 0xE7, 0xE6, 0xC3, 0x39, 0x41};
+/* The Quasar salt and the Aes256 derivation/verification live in lib/aesrat.c (shared with
+ * AsyncRAT, DcRat, VenomRAT). */
 
 typedef enum qs_gen { QS_GEN_NONE = 0, QS_GEN_12, QS_GEN_13, QS_GEN_14 } qs_gen;
 
@@ -153,7 +153,7 @@ static void hint_salts(const mc_dotnet *dn, const mc_dn_item *items, size_t n, q
         size_t len = (size_t)items[i].ival;
         uint8_t *dst = h->salts[h->nsalts];
         if (mc_dn_field_data(dn, items[i].data_field, dst, len, NULL) != MC_DN_OK) continue;
-        if (len == sizeof quasar_salt && memcmp(dst, quasar_salt, len) == 0) continue;
+        if (len == sizeof mc_aesrat_quasar_salt && memcmp(dst, mc_aesrat_quasar_salt, len) == 0) continue;
         h->salt_len[h->nsalts++] = len;
     }
 }
@@ -224,28 +224,22 @@ static size_t collect(const mc_dotnet *dn, const mc_dn_body *b, qs_cfg *q)
 static char *decrypt_item(const qs_cfg *q, const char *text, const uint8_t *hmac_key, size_t hk_len,
                           mc_aes_mode mode)
 {
-    uint8_t *blob, mac[32];
+    uint8_t *blob;
     long n = b64_blob(text, &blob);
     if (n < 0) return NULL;
-    char *res = NULL;
-    size_t hdr = q->gen == QS_GEN_12 ? 16 : 48, outlen = 0;
-    if ((size_t)n <= hdr || ((size_t)n - hdr) % 16 != 0) goto done;
-    if (q->gen != QS_GEN_12) {
-        if (!mc_hmac_sha256(hmac_key, hk_len, blob + 32, (size_t)n - 32, mac) ||
-            !mc_memeq_ct(mac, blob, 32))
-            goto done;
-    }
-    res = malloc((size_t)n + 1);
-    if (!res) goto done;
-    if (!mc_aes_decrypt(mode, q->key, q->key_len, blob + hdr - 16, blob + hdr, (size_t)n - hdr, true,
-                        (uint8_t *)res, &outlen) ||
-        !is_printable_utf8((uint8_t *)res, outlen) || memchr(res, 0, outlen)) {
-        free(res);
-        res = NULL;
-        goto done;
-    }
-    res[outlen] = 0;
-done:
+    char *res = malloc((size_t)n + 1);
+    size_t outlen = 0;
+    bool ok = false;
+    if (res && q->gen == QS_GEN_12)
+        ok = (size_t)n > 16 && ((size_t)n - 16) % 16 == 0 &&
+             mc_aes_decrypt(mode, q->key, q->key_len, blob, blob + 16, (size_t)n - 16, true,
+                            (uint8_t *)res, &outlen);
+    else if (res)
+        ok = mc_aesrat_open(q->key, q->key_len, hmac_key, hk_len, mode, blob, (size_t)n,
+                            (uint8_t *)res, &outlen);
+    if (ok && (!is_printable_utf8((uint8_t *)res, outlen) || memchr(res, 0, outlen))) ok = false;
+    if (ok) res[outlen] = 0;
+    else { free(res); res = NULL; }
     free(blob);
     return res;
 }
@@ -296,21 +290,21 @@ static const char *probe_blob(const qs_cfg *q, size_t hdr)
 
 static bool mac_ok(const char *text, const uint8_t *hk, size_t hk_len)
 {
-    uint8_t *b, mac[32];
+    uint8_t *b;
     long n = b64_blob(text, &b);
-    bool ok = n >= 64 && mc_hmac_sha256(hk, hk_len, b + 32, (size_t)n - 32, mac) && mc_memeq_ct(mac, b, 32);
+    bool ok = n >= 64 && mc_aesrat_verify(hk, hk_len, b, (size_t)n);
     free(b);
     return ok;
 }
 
 static bool try_pbkdf(qs_cfg *q, const char *pw, const qs_hints *h, const char *probe)
 {
-    uint8_t dk[96];
-    unsigned iters = h->iterations ? h->iterations : 50000;
+    uint8_t dk[MC_AESRAT_DK_LEN];
+    unsigned iters = h->iterations ? h->iterations : MC_AESRAT_ITERATIONS;
     for (size_t s = 0; s <= h->nsalts; s++) {
-        const uint8_t *salt = s == 0 ? quasar_salt : h->salts[s - 1];
-        size_t salt_len = s == 0 ? sizeof quasar_salt : h->salt_len[s - 1];
-        if (!mc_pbkdf2_sha1(pw, strlen(pw), salt, salt_len, iters, dk, sizeof dk)) return false;
+        const uint8_t *salt = s == 0 ? mc_aesrat_quasar_salt : h->salts[s - 1];
+        size_t salt_len = s == 0 ? sizeof mc_aesrat_quasar_salt : h->salt_len[s - 1];
+        if (!mc_aesrat_derive(pw, strlen(pw), salt, salt_len, iters, dk)) return false;
         /* PBKDF2 output is a prefix-stable stream: 1.4 reads 32+64 bytes, 1.3 reads 16+64. */
         int order[2] = {QS_GEN_14, QS_GEN_13};
         if (h->key_bits == 128) { order[0] = QS_GEN_13; order[1] = QS_GEN_14; }

@@ -2,6 +2,7 @@
  * dispatch to info. Results go to stdout or -o; messages and progress go to stderr. */
 #include "cli.h"
 #include "mc_output.h"
+#include "mc_sandbox.h"
 #include "memcfg.h"
 
 #include <errno.h>
@@ -22,6 +23,14 @@
 #endif
 
 #define MAX_THREADS 256
+
+/* Shared by scan and export: how the feed formats (maco, cape, stix, misp) are stamped. */
+#define FEED_USAGE \
+    "      --tlp LEVEL          clear, green, amber (default), amber+strict, red (stix, misp)\n" \
+    "      --fixed-timestamp T  RFC 3339 time for every export timestamp (reproducible)\n" \
+    "      --misp-feed-dir DIR  -f misp: write a MISP feed folder instead of stdout\n" \
+    "      --misp-org-name NAME -f misp: the events' Orgc name (default memcfg)\n" \
+    "      --misp-org-uuid UUID -f misp: the events' Orgc uuid (default derived from the name)\n"
 
 /* ---------------------------------------------------------------- messages */
 
@@ -60,6 +69,8 @@ static const char main_usage[] =
     "Commands:\n"
     "  scan [OPTIONS] PATH...      extract configurations (see memcfg scan --help)\n"
     "  info [-f text|json] DUMP... describe snapshots: format, regions, modules, images\n"
+    "  export -f FORMAT NDJSON     re-render saved records (see memcfg export --help)\n"
+    "  correlate [-f FMT] NDJSON.. group results by shared C2 hosts, IPs, mutexes, keys\n"
     "  list-families [-f json]     the decoders built in\n"
     "  schema                      print the JSON Schema of a record\n"
     "  check-rules -R PATH...      compile YARA rule files and report errors\n"
@@ -79,21 +90,102 @@ static const char scan_usage[] =
     "  -R, --rules [NS:]PATH    add YARA rules (file or directory); repeatable\n"
     "  -F, --family NAME        run only this decoder; repeatable\n"
     "      --exclude-family NAME  never run this decoder; repeatable\n"
-    "  -f, --format FORMAT      text (default), json, ndjson\n"
+    "  -f, --format FORMAT      text (default), json, ndjson, maco, cape, stix, misp\n"
     "  -o, --output FILE        write results to FILE instead of stdout\n"
     "      --input-format FMT   auto (default), raw, minidump, cuckoo, elfcore, pe\n"
     "      --base ADDR          base address of raw and PE input (0x accepted)\n"
-    "  -p, --threads N          inputs scanned in parallel (output order never changes)\n"
+    "      --cape-analysis DIR  scan a CAPE/Cuckoo analysis folder: memory/, procdump/, CAPE/\n"
+    "                           with pids and payload addresses from files.json (no PATH)\n"
+    "      --merge, --no-merge  merge each family's configs across the folder (default on)\n"
+    "  -p, --threads N          scan threads: inputs in parallel, or within the dump when\n"
+    "                           there is one input (output never changes)\n"
     "  -a, --timeout SEC        time limit per input\n"
     "      --deadline SEC       time limit for the whole run\n"
     "      --min-confidence N   drop records below confidence N (0-100)\n"
     "      --fail-on-empty      exit 4 when no configuration is found\n"
     "      --defang             defang hosts and URLs (default for text)\n"
-    "      --no-defang          print real values (default for json and ndjson)\n"
+    "      --no-defang          print real values (default for every machine format)\n"
+    FEED_USAGE
     "  -q, --quiet              no progress or notes on stderr\n"
     "  -v, --verbose            timings and engine notes\n"
     "  -h, --help               this help\n"
     "      --version            print the version\n";
+
+/* ---------------------------------------------------------------- export options */
+
+typedef struct feed_opts {
+    const char *tlp, *feed_dir, *org_name, *org_uuid;
+    bool fixed_time;
+    int64_t time_ms;
+} feed_opts;
+
+enum { OPT_TLP = 512, OPT_FIXED_TS, OPT_MISP_FEED_DIR, OPT_MISP_ORG_NAME, OPT_MISP_ORG_UUID };
+
+#define FEED_LONG_OPTIONS \
+    {"tlp", required_argument, NULL, OPT_TLP}, \
+    {"fixed-timestamp", required_argument, NULL, OPT_FIXED_TS}, \
+    {"misp-feed-dir", required_argument, NULL, OPT_MISP_FEED_DIR}, \
+    {"misp-org-name", required_argument, NULL, OPT_MISP_ORG_NAME}, \
+    {"misp-org-uuid", required_argument, NULL, OPT_MISP_ORG_UUID}
+
+static bool uuid_shaped(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Returns -1 when handled, an exit status on a bad value, -2 when c is not a feed option. */
+static int feed_option(feed_opts *f, const char *cmd, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_TLP:
+        if (!mc_tlp_valid(arg))
+            return mc_cli_usage_error(cmd, "TLP must be clear, green, amber, amber+strict or "
+                                      "red, not '%s'", arg);
+        f->tlp = arg;
+        return -1;
+    case OPT_FIXED_TS:
+        if (!mc_parse_rfc3339(arg, &f->time_ms))
+            return mc_cli_usage_error(cmd, "bad RFC 3339 timestamp '%s'", arg);
+        f->fixed_time = true;
+        return -1;
+    case OPT_MISP_FEED_DIR: f->feed_dir = arg; return -1;
+    case OPT_MISP_ORG_NAME:
+        if (!arg[0])
+            return mc_cli_usage_error(cmd, "empty organisation name");
+        f->org_name = arg;
+        return -1;
+    case OPT_MISP_ORG_UUID:
+        if (!uuid_shaped(arg))
+            return mc_cli_usage_error(cmd, "bad UUID '%s'", arg);
+        f->org_uuid = arg;
+        return -1;
+    default: return -2;
+    }
+}
+
+static int feed_check(const feed_opts *f, const char *cmd, const char *format)
+{
+    if (f->feed_dir && strcmp(format, "misp"))
+        return mc_cli_usage_error(cmd, "--misp-feed-dir needs -f misp");
+    return -1;
+}
+
+static void feed_apply(const feed_opts *f, mc_output_opts *wo)
+{
+    wo->tlp = f->tlp;
+    wo->fixed_time = f->fixed_time;
+    wo->time_ms = f->time_ms;
+    wo->misp_feed_dir = f->feed_dir;
+    wo->misp_org_name = f->org_name;
+    wo->misp_org_uuid = f->org_uuid;
+}
 
 /* ---------------------------------------------------------------- option values */
 
@@ -273,11 +365,14 @@ typedef struct scan_opts {
     int verbose;
     long threads, min_confidence;
     double timeout, deadline;
+    feed_opts feed;
+    const char *cape_dir;   /* --cape-analysis */
+    int merge;              /* -1 = default (on with --cape-analysis) */
 } scan_opts;
 
 enum {
     OPT_EXCLUDE = 256, OPT_INPUT_FORMAT, OPT_BASE, OPT_DEADLINE, OPT_MIN_CONF, OPT_FAIL_EMPTY,
-    OPT_DEFANG, OPT_NO_DEFANG, OPT_VERSION,
+    OPT_DEFANG, OPT_NO_DEFANG, OPT_VERSION, OPT_CAPE, OPT_MERGE, OPT_NO_MERGE,
 };
 
 static const struct option scan_long[] = {
@@ -296,6 +391,10 @@ static const struct option scan_long[] = {
     {"fail-on-empty", no_argument, NULL, OPT_FAIL_EMPTY},
     {"defang", no_argument, NULL, OPT_DEFANG},
     {"no-defang", no_argument, NULL, OPT_NO_DEFANG},
+    {"cape-analysis", required_argument, NULL, OPT_CAPE},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {"no-merge", no_argument, NULL, OPT_NO_MERGE},
+    FEED_LONG_OPTIONS,
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -364,6 +463,9 @@ static int scan_option(scan_opts *o, int c, const char *arg)
     case OPT_FAIL_EMPTY: o->fail_on_empty = true; return -1;
     case OPT_DEFANG: o->defang = 1; return -1;
     case OPT_NO_DEFANG: o->defang = 0; return -1;
+    case OPT_CAPE: o->cape_dir = arg; return -1;
+    case OPT_MERGE: o->merge = 1; return -1;
+    case OPT_NO_MERGE: o->merge = 0; return -1;
     case 'q': o->quiet = true; return -1;
     case 'v': o->verbose++; return -1;
     case 'h': fputs(scan_usage, stdout); return MC_EXIT_OK;
@@ -391,6 +493,7 @@ static int parse_scan(int argc, char **argv, scan_opts *o)
 {
     o->format = "text";
     o->defang = -1;
+    o->merge = -1;
     o->threads = default_threads();
     optind = 1;
     opterr = 0;
@@ -400,13 +503,21 @@ static int parse_scan(int argc, char **argv, scan_opts *o)
             return mc_cli_usage_error("scan", "option '%s' needs a value", mc_cli_bad_option(argv));
         if (c == '?')
             return mc_cli_usage_error("scan", "unknown option '%s'", mc_cli_bad_option(argv));
-        int rc = scan_option(o, c, optarg);
+        int rc = feed_option(&o->feed, "scan", c, optarg);
+        if (rc == -2)
+            rc = scan_option(o, c, optarg);
         if (rc >= 0)
             return rc;
     }
-    if (optind >= argc)
+    if (o->cape_dir && (optind < argc || o->recursive || o->open.force_format ||
+                        o->open.has_raw_base))
+        return mc_cli_usage_error("scan", "--cape-analysis takes no PATH, -r, --input-format "
+                                  "or --base: the folder decides");
+    if (o->merge >= 0 && !o->cape_dir)
+        return mc_cli_usage_error("scan", "--merge and --no-merge go with --cape-analysis");
+    if (optind >= argc && !o->cape_dir)
         return mc_cli_usage_error("scan", "no input given");
-    return -1;
+    return feed_check(&o->feed, "scan", o->format);
 }
 
 static bool collect_inputs(int argc, char **argv, const scan_opts *o, input_list *l)
@@ -601,15 +712,20 @@ static void report_nothing(void *arg, const char *line)
     (void)line;
 }
 
-static int engine_open(const scan_opts *o, double deadline, mc_engine **e)
+static mc_engine_opts engine_opts(const scan_opts *o, double deadline)
 {
-    mc_engine_opts eo = {
+    return (mc_engine_opts){
         .rule_paths = (const char *const *)o->rules.v, .nrule_paths = o->rules.n,
         .families = (const char *const *)o->families.v, .nfamilies = o->families.n,
         .exclude = (const char *const *)o->exclude.v, .nexclude = o->exclude.n,
         .timeout = o->timeout, .run_deadline = deadline,
         .min_confidence = (int)o->min_confidence, .verbose = o->verbose, .open = o->open,
     };
+}
+
+static int engine_open(const scan_opts *o, double deadline, mc_engine **e)
+{
+    mc_engine_opts eo = engine_opts(o, deadline);
     char err[512] = "";
     if (mc_engine_new(&eo, e, err, sizeof err) == 0)
         return MC_EXIT_OK;
@@ -638,6 +754,7 @@ static int scan_inputs(const scan_opts *o, const input_list *l, mc_engine *e, do
     r.jobs = calloc(r.n ? r.n : 1, sizeof *r.jobs);
     mc_output_opts wo = {.defang = o->defang, .verbose = o->verbose,
                          .ruleset_sha256 = mc_engine_ruleset_sha256(e)};
+    feed_apply(&o->feed, &wo);
     mc_writer *w = r.jobs ? mc_writer_new(o->format, out, &wo) : NULL;
     if (!w) {
         free(r.jobs);
@@ -672,6 +789,7 @@ static int scan_with_engine(const scan_opts *o, const input_list *l)
     int rc = engine_open(o, deadline, &e);
     if (rc != MC_EXIT_OK)
         return rc;
+    mc_engine_set_threads(e, (unsigned)o->threads);
     FILE *out = stdout;
     if (o->output && !(out = fopen(o->output, "w"))) {
         mc_cli_error("%s: %s", o->output, strerror(errno));
@@ -694,11 +812,60 @@ static void scan_opts_free(scan_opts *o)
     strv_free(&o->exclude);
 }
 
+/* --cape-analysis: the folder's inputs through mc_cape_run (cape_analysis.c). Truncated dumps
+ * exit 3 like failed inputs: what was found is written, but the input was incomplete. */
+static int cape_scan(const scan_opts *o)
+{
+    char err[512] = "";
+    mc_cape_analysis *a = NULL;
+    if (mc_cape_analysis_open(o->cape_dir, &a, err, sizeof err) != 0) {
+        mc_cli_error("%s", err);
+        return MC_EXIT_FATAL;
+    }
+    double deadline = o->deadline > 0 ? now_mono() + o->deadline : 0;
+    mc_engine *e = NULL;
+    int rc = engine_open(o, deadline, &e);
+    FILE *out = stdout;
+    if (rc == MC_EXIT_OK && o->output && !(out = fopen(o->output, "w"))) {
+        mc_cli_error("%s: %s", o->output, strerror(errno));
+        rc = MC_EXIT_FATAL;
+    }
+    if (rc == MC_EXIT_OK) {
+        mc_engine_opts eo = engine_opts(o, deadline);
+        mc_cape_run_opts ro = {.engine = &eo, .shared = e, .format = o->format, .out = out,
+                               .output = {.defang = o->defang, .verbose = o->verbose,
+                                          .ruleset_sha256 = mc_engine_ruleset_sha256(e)},
+                               .threads = (size_t)o->threads, .merge = o->merge != 0,
+                               .quiet = o->quiet};
+        feed_apply(&o->feed, &ro.output);
+        mc_cape_run_stats st;
+        if (mc_cape_run(a, &ro, &st, err, sizeof err) != 0) {
+            mc_cli_error("%s", err);
+            rc = MC_EXIT_FATAL;
+        } else if (st.write_failed) {
+            mc_cli_error("cannot write the output: %s", strerror(errno));
+            rc = MC_EXIT_FATAL;
+        } else {
+            rc = st.errors || st.truncated ? MC_EXIT_PARTIAL
+                 : o->fail_on_empty && st.configs == 0 ? MC_EXIT_EMPTY : MC_EXIT_OK;
+        }
+        if (out != stdout && fclose(out) != 0 && rc != MC_EXIT_FATAL) {
+            mc_cli_error("%s: %s", o->output, strerror(errno));
+            rc = MC_EXIT_FATAL;
+        }
+    }
+    mc_engine_free(e);
+    mc_cape_analysis_free(a);
+    return rc;
+}
+
 static int cmd_scan(int argc, char **argv)
 {
     scan_opts o = {0};
     input_list l = {0};
     int rc = parse_scan(argc, argv, &o);
+    if (rc < 0 && o.cape_dir)
+        rc = cape_scan(&o);
     if (rc < 0 && !collect_inputs(argc, argv, &o, &l)) {
         mc_cli_error("out of memory");
         rc = MC_EXIT_FATAL;
@@ -844,13 +1011,202 @@ static int cmd_check_rules(int argc, char **argv)
     return rc;
 }
 
+/* ---------------------------------------------------------------- export */
+
+static const char export_usage[] =
+    "Usage: memcfg export -f FORMAT [OPTIONS] RESULTS.ndjson\n"
+    "Re-render records saved by 'memcfg scan -f ndjson' without scanning again ('-' = stdin).\n"
+    "The output equals what 'memcfg scan -f FORMAT' with the same options prints.\n"
+    "\n"
+    "  -f, --format FORMAT      maco, cape, stix, misp (or text, json, ndjson)\n"
+    "  -o, --output FILE        write to FILE instead of stdout\n"
+    "      --defang / --no-defang\n"
+    FEED_USAGE
+    "  -h, --help               this help\n"
+    "Exit status 3 when a line is not a record (reported with its line number) or a saved\n"
+    "input had failed.\n";
+
+typedef struct export_opts {
+    const char *format, *output;
+    int defang;
+    feed_opts feed;
+} export_opts;
+
+static int parse_export(int argc, char **argv, export_opts *o)
+{
+    static const struct option lo[] = {
+        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"defang", no_argument, NULL, OPT_DEFANG}, {"no-defang", no_argument, NULL, OPT_NO_DEFANG},
+        FEED_LONG_OPTIONS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:o:h", lo, NULL)) != -1) {
+        int rc = feed_option(&o->feed, "export", c, optarg);
+        if (rc != -2) {
+            if (rc >= 0)
+                return rc;
+            continue;
+        }
+        if (c == 'f' && !mc_writer_lookup(optarg))
+            return mc_cli_usage_error("export", "unknown output format '%s'", optarg);
+        if (c == 'f')
+            o->format = optarg;
+        else if (c == 'o')
+            o->output = optarg;
+        else if (c == OPT_DEFANG || c == OPT_NO_DEFANG)
+            o->defang = c == OPT_DEFANG;
+        else if (c == 'h')
+            return (fputs(export_usage, stdout), MC_EXIT_OK);
+        else if (c == ':')
+            return mc_cli_usage_error("export", "option '%s' needs a value",
+                                      mc_cli_bad_option(argv));
+        else
+            return mc_cli_usage_error("export", "unknown option '%s'", mc_cli_bad_option(argv));
+    }
+    if (!o->format)
+        return mc_cli_usage_error("export", "no format given (-f)");
+    if (optind + 1 != argc)
+        return mc_cli_usage_error("export", optind >= argc ? "no results file given"
+                                                           : "one results file only");
+    return feed_check(&o->feed, "export", o->format);
+}
+
+static void report_bad_line(void *arg, size_t line, const char *msg)
+{
+    char *safe = mc_text_safe(msg);
+    mc_cli_error("%s:%zu: %s", (const char *)arg, line, safe ? safe : "malformed line");
+    free(safe);
+}
+
+static int export_to(const export_opts *o, FILE *in, const char *name, FILE *out)
+{
+    mc_output_opts wo = {.defang = o->defang};
+    feed_apply(&o->feed, &wo);
+    mc_writer *w = mc_writer_new(o->format, out, &wo);
+    if (!w) {
+        mc_cli_error(o->feed.feed_dir ? "%s: cannot create the feed folder" : "out of memory",
+                     o->feed.feed_dir);
+        return MC_EXIT_FATAL;
+    }
+    size_t bad = 0;
+    bool ok = mc_export_ndjson(in, w, report_bad_line, (void *)name, &bad) == 0 &&
+              mc_writer_finish(w) == 0;
+    int rc = !ok ? MC_EXIT_FATAL : bad || mc_writer_stats(w)->errors ? MC_EXIT_PARTIAL : MC_EXIT_OK;
+    if (!ok)
+        mc_cli_error("cannot write the output: %s", strerror(errno));
+    if (ferror(in)) {
+        mc_cli_error("%s: read error", name);
+        rc = MC_EXIT_FATAL;
+    }
+    mc_writer_free(w);
+    return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    export_opts o = {.defang = -1};
+    int rc = parse_export(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    const char *path = argv[optind];
+    bool std_in = !strcmp(path, "-");
+    FILE *in = std_in ? stdin : fopen(path, "r");
+    if (!in) {
+        mc_cli_error("%s: %s", path, strerror(errno));
+        return MC_EXIT_PARTIAL;
+    }
+    FILE *out = stdout;
+    if (o.output && !(out = fopen(o.output, "w"))) {
+        mc_cli_error("%s: %s", o.output, strerror(errno));
+        rc = MC_EXIT_FATAL;
+    } else {
+        rc = export_to(&o, in, std_in ? "<stdin>" : path, out);
+        if (out != stdout && fclose(out) != 0 && rc != MC_EXIT_FATAL) {
+            mc_cli_error("%s: %s", o.output, strerror(errno));
+            rc = MC_EXIT_FATAL;
+        }
+    }
+    if (!std_in)
+        fclose(in);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- correlate */
+
+static int correlate_files(int argc, char **argv, mc_corr_format f, bool defang)
+{
+    mc_corr *c = mc_corr_new();
+    int rc = c ? MC_EXIT_OK : MC_EXIT_FATAL;
+    for (int i = optind; c && i < argc; i++) {
+        bool std_in = !strcmp(argv[i], "-");
+        FILE *fp = std_in ? stdin : fopen(argv[i], "r");
+        char err[256] = "";
+        if (!fp || mc_corr_add_stream(c, fp, err, sizeof err) < 0) {
+            mc_cli_error("%s: %s", argv[i], fp ? err : strerror(errno));
+            rc = MC_EXIT_PARTIAL;
+        }
+        if (fp && !std_in)
+            fclose(fp);
+    }
+    if (c && (mc_corr_write(c, f, defang, stdout) != 0 || fflush(stdout) != 0)) {
+        mc_cli_error("cannot write the output");
+        rc = MC_EXIT_FATAL;
+    }
+    mc_corr_free(c);
+    return rc;
+}
+
+static int cmd_correlate(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: memcfg correlate [-f text|json|dot] [--no-defang] RESULTS...\n"
+        "Group the samples of saved records (scan -f ndjson or -f json; '-' = stdin) by the C2\n"
+        "hosts, IPs, mutexes and keys their configurations share.\n"
+        "  -f, --format FMT   text (default), json, dot (Graphviz: dot -Tsvg)\n"
+        "      --no-defang    text: print hosts and IPs as they are\n"
+        "Exit status 3 when a results file cannot be read or is not JSON.\n";
+    static const struct option lo[] = {
+        {"format", required_argument, NULL, 'f'}, {"no-defang", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    mc_corr_format f = MC_CORR_TEXT;
+    bool defang = true;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:h", lo, NULL)) != -1) {
+        if (c == 'h')
+            return (fputs(usage, stdout), MC_EXIT_OK);
+        if (c == 'D')
+            defang = false;
+        else if (c == 'f' && (!strcmp(optarg, "text") || !strcmp(optarg, "json") ||
+                              !strcmp(optarg, "dot")))
+            f = !strcmp(optarg, "text") ? MC_CORR_TEXT : !strcmp(optarg, "json") ? MC_CORR_JSON
+                                                                                  : MC_CORR_DOT;
+        else if (c == 'f')
+            return mc_cli_usage_error("correlate", "format must be text, json or dot, not '%s'",
+                                      optarg);
+        else if (c == ':')
+            return mc_cli_usage_error("correlate", "option '%s' needs a value",
+                                      mc_cli_bad_option(argv));
+        else
+            return mc_cli_usage_error("correlate", "unknown option '%s'", mc_cli_bad_option(argv));
+    }
+    if (optind >= argc)
+        return mc_cli_usage_error("correlate", "no results file given");
+    return correlate_files(argc, argv, f, defang);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 int mc_cli_main(int argc, char **argv)
 {
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         {"scan", cmd_scan}, {"info", mc_cli_info}, {"list-families", cmd_list_families},
-        {"schema", cmd_schema}, {"check-rules", cmd_check_rules},
+        {"schema", cmd_schema}, {"check-rules", cmd_check_rules}, {"export", cmd_export},
+        {"correlate", cmd_correlate},
     };
     if (argc < 2)
         return mc_cli_usage_error(NULL, "no command given");

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,32 @@ struct mc_engine {
     int min_confidence, verbose;
     md_open_opts open;
     bool yara_held;
+    unsigned threads;         /* scan-thread budget shared by concurrent mc_engine_scan calls */
+    atomic_uint active;       /* mc_engine_scan calls in progress */
 };
+
+/* Start of the process (as near as a library gets: its load), for the -v start-up probe. */
+static double process_start;
+
+__attribute__((constructor)) static void mark_process_start(void)
+{
+    process_start = mc_now();
+}
+
+void mc_engine_set_threads(mc_engine *e, unsigned n)
+{
+    if (e)
+        e->threads = n ? n : 1;
+}
+
+/* Threads for one dump: the budget split among the inputs being scanned now, so one input gets
+ * them all and a batch gets one per input (the caller runs inputs in parallel). */
+static unsigned scan_threads(mc_engine *e)
+{
+    unsigned active = atomic_load(&e->active);
+    unsigned n = e->threads / (active ? active : 1);
+    return n ? n : 1;
+}
 
 static bool name_in(const char *s, const char *const *list, size_t n)
 {
@@ -132,6 +158,9 @@ int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t
     e->min_confidence = o->min_confidence;
     e->verbose = o->verbose;
     e->open = o->open;
+    e->threads = 1;
+    atomic_init(&e->active, 0);
+    double t0 = mc_now();
     if (collect_decoders(e, o, err, errlen) != 0)
         goto fail;
     if (mc_yara_acquire() != ERROR_SUCCESS) {
@@ -141,6 +170,9 @@ int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t
     e->yara_held = true;
     if (build_rules(e, o, err, errlen) != 0)
         goto fail;
+    if (e->verbose)
+        fprintf(stderr, "memcfg: rules: %zu rules compiled in %.1f ms (%.1f ms after start)\n",
+                e->db.nrules, (mc_now() - t0) * 1e3, (mc_now() - process_start) * 1e3);
     e->tool = json_pack("{s:s, s:s, s:s, s:s}", "name", MC_TOOL_NAME, "version", MEMCFG_VERSION,
                         "maco_version", MC_MACO_VERSION, "ruleset_sha256", e->db.sha256);
     if (!e->tool) {
@@ -247,6 +279,24 @@ static const char *compression_name(md_compression c)
     return c == MD_COMP_GZIP ? "gzip" : c == MD_COMP_ZLIB ? "zlib" : NULL;
 }
 
+/* The reader's warnings about the dump itself, for people reading the input header; capped
+ * because the block is repeated in every record and a hostile dump can warn without end. */
+#define MC_INPUT_MAX_WARNINGS 32
+
+static json_t *input_warnings(const md_dump *d)
+{
+    json_t *arr = json_array();
+    size_t n = d->nwarnings < MC_INPUT_MAX_WARNINGS ? d->nwarnings : MC_INPUT_MAX_WARNINGS;
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, mc_json_str(d->warnings[i].msg ? d->warnings[i].msg : ""));
+    if (arr && d->nwarnings > n) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%zu more warnings not shown", d->nwarnings - n);
+        json_array_append_new(arr, json_string(buf));
+    }
+    return arr;
+}
+
 static void input_dump(json_t *o, const md_dump *d, const mc_input *in)
 {
     json_object_set_new(o, "format", json_string(md_format_name(d->format)));
@@ -254,6 +304,9 @@ static void input_dump(json_t *o, const md_dump *d, const mc_input *in)
     if (comp)
         json_object_set_new(o, "compression", json_string(comp));
     json_object_set_new(o, "arch", json_string(md_arch_name(d->arch)));
+    json_object_set_new(o, "regions", json_integer((json_int_t)d->nregions));
+    if (d->nwarnings)
+        json_object_set_new(o, "warnings", input_warnings(d));
     uint32_t pid = in->pid ? in->pid : d->pid;
     const char *name = in->process ? in->process : d->process;
     if (pid || name) {
@@ -485,8 +538,23 @@ static void state_free(scan_state *st)
     mc_scan_free(&st->scan);
 }
 
+/* The -v timing probe: where the time of one input went. */
+static void report_timing(const mc_input *in, const mc_scan_stats *ss,
+                          double t_in, double t_open, double t_scan, double t_end)
+{
+    double ms = 1e3;
+    fprintf(stderr, "memcfg: %s: hash %.1f ms, open %.1f ms, scan %.1f ms (%s, %u threads, "
+            "%.1f MB in regions, %.1f MB matched, %.1f MB zero skipped, %.1f MB re-scanned for "
+            "conditions; first byte scanned %.1f ms after start), decoders and records %.1f ms, total "
+            "%.1f ms\n", in->path ? in->path : "-", (t_open - t_in) * ms,
+            (t_scan - t_open) * ms, (ss->t_end - ss->t_start) * ms, ss->mode, ss->threads,
+            ss->bytes / 1e6, ss->scanned / 1e6, ss->zero_skipped / 1e6, ss->window_bytes / 1e6,
+            ss->t_first > 0 ? (ss->t_first - process_start) * ms : 0.0,
+            (t_end - ss->t_end) * ms, (t_end - t_in) * ms);
+}
+
 static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
-                        mc_input_result *res)
+                        unsigned threads, mc_scan_stats *ss, mc_input_result *res)
 {
     scan_state st = {.e = e, .d = d, .input = res->input};
     st.ctx.deadline = deadline;
@@ -497,7 +565,8 @@ static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
     st.jobs = calloc(e->ndec ? e->ndec : 1, sizeof *st.jobs);
     char err[256];
     if (!st.user_rules || !st.warnings || !st.jobs ||
-        mc_scan_dump(&e->db, d, deadline, &st.scan, err, sizeof err) != 0) {
+        mc_scan_dump_ex(&e->db, d, deadline, &(mc_scan_cfg){.threads = threads}, &st.scan, ss,
+                        err, sizeof err) != 0) {
         snprintf(res->error, sizeof res->error, "scan failed: %s",
                  st.jobs && st.warnings ? err : "out of memory");
         state_free(&st);
@@ -527,7 +596,11 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
     double deadline = e->timeout > 0 ? t0 + e->timeout : 0;
     if (e->run_deadline > 0 && (deadline == 0 || e->run_deadline < deadline))
         deadline = e->run_deadline;
+    atomic_fetch_add(&e->active, 1);
+    unsigned threads = scan_threads(e);
     res->input = input_base(in);
+    double t_open = mc_now(), t_scan = t_open;
+    mc_scan_stats ss = {.mode = "none"};
     md_dump *d = NULL;
     char err[sizeof res->error];
     err[0] = 0;
@@ -538,10 +611,15 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
         error_record(e, res, md_err_code(rc != MD_OK ? rc : MD_E_ARG));
     } else {
         input_dump(res->input, d, in);
-        scan_opened(e, d, deadline, res);
+        t_scan = mc_now();
+        scan_opened(e, d, deadline, threads, &ss, res);
         md_close(d);
+        d = NULL;
     }
     res->elapsed = mc_now() - t0;
+    atomic_fetch_sub(&e->active, 1);
+    if (e->verbose && rc == MD_OK)
+        report_timing(in, &ss, t0, t_open, t_scan, t0 + res->elapsed);
     return res->status;
 }
 

@@ -71,6 +71,31 @@ int mc_scan_dump(const mc_ruledb *db, const md_dump *d, double deadline, mc_scan
                  char *err, size_t errlen);
 void mc_scan_free(mc_scan *s);
 
+/* How to scan one dump. The default (all zero) is one thread with the parallel algorithm, whose
+ * hits are those of the reference pass (one scanner over whole runs); see scan.c. */
+typedef struct mc_scan_cfg {
+    unsigned threads;          /* scanning threads for this dump; 0 or 1 = the caller only */
+    bool reference;            /* force the reference pass */
+    uint64_t chunk;            /* bytes per work item; 0 = 16 MiB (tests use small ones) */
+} mc_scan_cfg;
+
+/* What a scan did, for -v and the benchmark. Times are mc_now() values. */
+typedef struct mc_scan_stats {
+    const char *mode;          /* "parallel", "reference" or "fallback" (parallel, then reference) */
+    unsigned threads;          /* threads that scanned */
+    uint64_t bytes;            /* bytes in the dump's regions */
+    uint64_t scanned;          /* bytes handed to libyara's matcher (phase 1 or reference) */
+    uint64_t zero_skipped;     /* all-zero bytes left out */
+    uint64_t window_bytes;     /* bytes re-scanned around matches to evaluate conditions */
+    uint64_t reach;            /* bytes either side of a match start libyara may read */
+    double t_start, t_first, t_matched, t_end;
+} mc_scan_stats;
+
+/* mc_scan_dump with a configuration (NULL = default) and statistics (may be NULL). */
+int mc_scan_dump_ex(const mc_ruledb *db, const md_dump *d, double deadline,
+                    const mc_scan_cfg *cfg, mc_scan *out, mc_scan_stats *stats, char *err,
+                    size_t errlen);
+
 /* ---- record.c ---- */
 
 /* "0x%016llx" */

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -23,6 +24,13 @@ typedef struct mc_output_opts {
     int defang;                  /* -1 = the format's default (text on, machine formats off) */
     int verbose;                 /* json: adds elapsed_ms per input; text: timings */
     const char *ruleset_sha256;  /* for the json document's "tool" block; may be NULL */
+    /* Exports (maco, cape, stix, misp). */
+    const char *tlp;             /* clear|green|amber|amber+strict|red; NULL = amber */
+    bool fixed_time;             /* time_ms comes from --fixed-timestamp */
+    int64_t time_ms;             /* ms since the epoch; set to "now" by mc_writer_new unless fixed */
+    const char *misp_org_name;   /* Orgc.name; NULL = "memcfg" */
+    const char *misp_org_uuid;   /* Orgc.uuid; NULL = derived from the name */
+    const char *misp_feed_dir;   /* misp: write a feed folder here instead of events to fp */
 } mc_output_opts;
 
 typedef struct mc_output_stats {
@@ -49,6 +57,8 @@ typedef struct mc_writer_ops {
     int (*input)(mc_writer *w, const mc_output_input *in);
     int (*finish)(mc_writer *w);
     void (*release)(mc_writer *w);   /* frees w->state */
+    bool self_defang;            /* gets the real records and applies w->defang itself, because
+                                    some of its values (STIX patterns, MISP to_ids) never defang */
 } mc_writer_ops;
 
 /* Public so that writers in other files can reach their stream, options and state. */
@@ -91,6 +101,25 @@ json_t *mc_record_defanged(const json_t *rec);
 /* Text-safe copy for a terminal: control characters, C1 controls and bidi overrides become
  * \xNN / \u{NNNN}, so a hostile string cannot drive the terminal. Caller frees. */
 char *mc_text_safe(const char *s);
+
+/* ---- exports (out_*.c, export.c) ---- */
+
+/* The export writers, listed in mc_writers[]. */
+extern const mc_writer_ops mc_maco_ops, mc_cape_ops, mc_stix_ops, mc_misp_ops;
+
+/* --tlp values: true when name is one of clear, green, amber, amber+strict, red. */
+bool mc_tlp_valid(const char *name);
+/* RFC 3339 date-time ("2026-01-02T03:04:05Z", fraction and numeric offset accepted) to ms since
+ * the epoch; false when malformed or out of range. */
+bool mc_parse_rfc3339(const char *s, int64_t *ms);
+
+/* Re-renders saved NDJSON records through w without scanning: consecutive records with the same
+ * "input" block form one input, as the scan handed them to the writer. A line that is not a JSON
+ * object record is reported through report ("LINE: message") and skipped. Returns 0, or -1 when
+ * writing failed; *bad gets the number of skipped lines. */
+int mc_export_ndjson(FILE *in, mc_writer *w, void (*report)(void *arg, size_t line,
+                                                            const char *msg),
+                     void *arg, size_t *bad);
 
 #ifdef __cplusplus
 }

@@ -83,6 +83,13 @@ json_t *mc_record_schema(void);
 /* Order-independent fingerprint of a MACO config: "sha256:<hex>". */
 char *mc_fingerprint(const json_t *config);
 
+/* Added (owner: perf). Scan-thread budget of the engine (default 1). Concurrent mc_engine_scan
+ * calls share it: a call started while k inputs are being scanned uses budget / k threads (at
+ * least 1) inside its dump, so `-p N` with one input scans that dump on N threads and `-p N`
+ * over a batch scans N inputs at once on one thread each. Results never depend on it. Set it
+ * before the first mc_engine_scan. */
+void mc_engine_set_threads(mc_engine *e, unsigned n);
+
 #ifdef __cplusplus
 }
 #endif

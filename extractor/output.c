@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef MEMCFG_VERSION
 #define MEMCFG_VERSION "0"
@@ -721,7 +722,8 @@ static const mc_writer_ops text_ops = {
 
 /* ---------------------------------------------------------------- the writer */
 
-const mc_writer_ops *const mc_writers[] = {&text_ops, &json_ops, &ndjson_ops, NULL};
+const mc_writer_ops *const mc_writers[] = {&text_ops, &json_ops, &ndjson_ops, &mc_maco_ops,
+                                           &mc_cape_ops, &mc_stix_ops, &mc_misp_ops, NULL};
 
 const mc_writer_ops *mc_writer_lookup(const char *name)
 {
@@ -746,6 +748,11 @@ mc_writer *mc_writer_new(const char *format, FILE *fp, const mc_output_opts *opt
     else
         w->opts.defang = -1;
     w->defang = w->opts.defang < 0 ? !ops->machine : w->opts.defang != 0;
+    if (!w->opts.fixed_time) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        w->opts.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
     if (ops->begin && ops->begin(w) != 0) {
         mc_writer_free(w);
         return NULL;
@@ -770,7 +777,7 @@ int mc_writer_input(mc_writer *w, const char *path, const mc_input_result *res)
     json_t **recs = calloc(n ? n : 1, sizeof *recs);
     if (!recs)
         return -1;
-    bool copy = w->defang && w->ops->machine;
+    bool copy = w->defang && w->ops->machine && !w->ops->self_defang;
     for (size_t i = 0; i < res->nrecords; i++)
         recs[i] = copy ? mc_record_defanged(res->records[i]) : json_incref(res->records[i]);
     if (add_error)

@@ -11,7 +11,8 @@
  *           MC_E_SCAN. An error record carries NO config: a placeholder family would reach
  *           MACO consumers as a bogus detection, and the MACO validator skips records without
  *           one. This is the one departure from output.md 7.1, where config is always required.
- * Keys starting with "x_" are allowed at the top level for local extensions.
+ * Keys starting with "x_" are allowed at the top level for local extensions. "defanged": true
+ * marks a record whose hosts and URLs were defanged on request (--defang on a machine format).
  */
 #include "memcfg.h"
 
@@ -206,7 +207,8 @@ static void wrapper_defs(json_t *defs)
                             "minidump", "cuckoo", "elfcore", "unknown"),
         "compression", json_pack("{s:s, s:[s,s]}", "type", "string", "enum", "gzip", "zlib"),
         "arch", type("string"),
-        "process", closed(NULL, "pid", uint_(), "name", type("string"), NULL), NULL));
+        "process", closed(NULL, "pid", uint_(), "name", type("string"), NULL),
+        "regions", uint_(), "warnings", strlist(), NULL));
     json_object_set_new(defs, "region", closed(req_region, "va", hexva(), "size", uint_(),
         "protect", type("string"),
         "type", json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "image", "mapped",
@@ -224,6 +226,10 @@ static void wrapper_defs(json_t *defs)
         "version", type("string"), NULL));
     json_object_set_new(defs, "error", closed(req_err, "code", type("string"),
         "message", type("string"), NULL));
+    /* a merged record's inputs (--merge): where each copy of the config was found */
+    json_object_set_new(defs, "source", closed(req_input, "path", type("string"),
+        "sha256", json_pack("{s:s, s:s}", "type", "string", "pattern", "^[0-9a-f]{64}$"),
+        "pid", uint_(), "va", hexva(), NULL));
 }
 
 /* if record_type == X then require these keys (and for errors, forbid config) */
@@ -259,7 +265,10 @@ json_t *mc_record_schema(void)
         "provenance", json_pack("{s:s, s:{s:s, s:{s:s}}}", "type", "object",
                                 "additionalProperties", "type", "array", "items",
                                 "$ref", "#/$defs/provenance_entry"),
-        "raw", free_map(), "warnings", strlist(), "error", ref("error"), NULL);
+        "raw", free_map(), "warnings", strlist(), "error", ref("error"),
+        "defanged", json_pack("{s:b}", "const", 1),
+        "sources", json_pack("{s:s, s:o, s:i}", "type", "array", "items", ref("source"),
+                             "minItems", 1), NULL);
     json_object_set_new(defs, "provenance_entry", closed(NULL, "va", hexva(),
         "form", json_pack("{s:s, s:[s,s,s,s]}", "type", "string", "enum", "image_encrypted",
                           "heap_decrypted", "plaintext", "unknown"), NULL));

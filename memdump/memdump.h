@@ -223,6 +223,12 @@ md_err md_image_rebuild(const md_dump *d, const md_image *img, int mode, uint64_
  * section table). Returns false when the RVA is outside every section and the headers. */
 bool md_image_rva_to_va(const md_dump *d, const md_image *img, uint32_t rva, uint64_t *va);
 
+/* Added for the engine's scan (owner: perf): a stretch [off, off+len) of md_dump.buf was scanned
+ * and is not needed any more; for a file mapping its pages are dropped (MADV_DONTNEED, safe on a
+ * read-only private mapping) so a large dump does not stay resident. No effect on memory
+ * buffers. Defined in memdump.c (also declared in md_core.h). */
+void md_release(const md_dump *d, uint64_t off, uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,8 +57,13 @@ normal=$?
 build_and_test "$B-asan" -Db_sanitize=address,undefined -Db_lundef=false
 asan=$?
 
+# Fuzz smoke pass: every libFuzzer harness for a few seconds (clang, ASan+UBSan; tests/fuzz).
+FUZZ_BUILD="$B-fuzz" tests/fuzz/run.sh "${MEMCFG_FUZZ_SECONDS:-4}" 2>&1 | tee "$LOGS/fuzz.log"
+fuzz=${PIPESTATUS[0]}
+
 echo
 summary "$B" "normal build"
 summary "$B-asan" "ASan+UBSan build"
+echo "== fuzz smoke: $([ "$fuzz" -eq 0 ] && echo ok || echo FAIL)"
 echo "run-all: $(( $(date +%s) - start )) s"
-[ "$normal" -eq 0 ] && [ "$asan" -eq 0 ]
+[ "$normal" -eq 0 ] && [ "$asan" -eq 0 ] && [ "$fuzz" -eq 0 ]

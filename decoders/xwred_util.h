@@ -1,0 +1,149 @@
+/* Helpers shared by the XWorm and RedLine decoders (both .NET, both corroborated by the decrypted
+ * strings the client leaves on the GC heap). Header-only so that each decoder stays one .c file.
+ */
+#ifndef MEMCFG_XWRED_UTIL_H
+#define MEMCFG_XWRED_UTIL_H
+
+#include "decoder.h"
+#include "lib/mc_crypto.h"
+#include "lib/mc_dotnet.h"
+#include "md_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XW_MAX_TEXT 4096          /* UTF-8 bytes kept per string literal */
+
+static inline unsigned xw_ptr_size(const md_dump *d)
+{
+    return d->arch == MD_ARCH_X86 || d->arch == MD_ARCH_ARM ? 4 : 8;
+}
+
+/* True when nchars UTF-16 chars at chars_va are the body of a CLR System.String object:
+ * a non-null MethodTable pointer, the int32 char count, the chars, a NUL char. */
+static inline bool xw_clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars,
+                                    uint64_t *obj_va)
+{
+    uint32_t len;
+    uint64_t mt;
+    uint16_t term;
+    unsigned ps = xw_ptr_size(d);
+    if (chars_va < 4 + ps || !md_read_u32(d, chars_va - 4, &len) || len != nchars) return false;
+    if (!md_read_ptr(d, chars_va - 4 - ps, ps, &mt) || mt == 0) return false;
+    if (!md_read_u16(d, chars_va + 2ull * nchars, &term) || term != 0) return false;
+    *obj_va = chars_va - 4 - ps;
+    return true;
+}
+
+/* VA of the first CLR string object whose text is `text` (ASCII/UTF-8 of BMP chars), 0 when
+ * none. Short strings are skipped: they would match by chance. */
+static inline uint64_t xw_heap_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text)
+{
+    uint8_t pat[4 + 2 * 512];
+    size_t n = strlen(text);
+    if (n < 4 || n > 512) return 0;
+    for (size_t i = 0; i < n; i++) {
+        pat[4 + 2 * i] = (uint8_t)text[i];
+        pat[5 + 2 * i] = 0;
+    }
+    pat[0] = (uint8_t)n; pat[1] = (uint8_t)(n >> 8); pat[2] = 0; pat[3] = 0;
+    size_t plen = 4 + 2 * n;
+    for (size_t r = 0; r < d->nruns && !mc_expired(ctx); r++) {
+        const md_run *run = &d->runs[r];
+        const uint8_t *p = md_ptr(d, run->va, run->size);
+        if (!p) continue;
+        const uint8_t *cur = p, *end = p + run->size;
+        while ((size_t)(end - cur) >= plen) {
+            const uint8_t *m = memmem(cur, (size_t)(end - cur), pat, plen);
+            uint64_t obj;
+            if (!m) break;
+            if (xw_clr_string_at(d, run->va + (uint64_t)(m - p) + 4, (uint32_t)n, &obj)) return obj;
+            cur = m + 1;
+        }
+    }
+    return 0;
+}
+
+/* Printable text: no control characters besides tab/CR/LF, no NUL. */
+static inline bool xw_printable(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') return false;
+    return true;
+}
+
+/* Base64-decode text into a fresh buffer; -1 (and *out NULL) when it is not base64 of at least
+ * min_chars characters. */
+static inline long xw_b64(const char *text, size_t min_chars, uint8_t **out)
+{
+    size_t len = strlen(text);
+    *out = NULL;
+    if (len < min_chars || len % 4 != 0 || !mc_is_b64(text, len, min_chars)) return -1;
+    uint8_t *b = malloc(3 * (len / 4) + 3);
+    if (!b) return -1;
+    long n = mc_b64_decode(text, len, b);
+    if (n <= 0) { free(b); return -1; }
+    *out = b;
+    return n;
+}
+
+/* One #US entry, walked in heap order. */
+typedef struct xw_us_entry {
+    uint32_t off;             /* offset in #US (the ldstr token's low 24 bits) */
+    char *text;               /* UTF-8, owned */
+} xw_us_entry;
+
+/* Walk the #US heap from its start: compressed length, UTF-16 chars, flag byte (ECMA-335
+ * II.24.2.4). Stops at the first malformed entry. Returns the entries read (at most max). */
+static inline size_t xw_us_walk(const mc_dotnet *dn, xw_us_entry *out, size_t max)
+{
+    size_t n = 0;
+    uint32_t off = 1, size = dn->us.size;
+    const uint8_t *h = dn->md + dn->us.off;
+    while (off < size && n < max) {
+        uint32_t len, hdr;
+        if (h[off] < 0x80) { len = h[off]; hdr = 1; }
+        else if ((h[off] & 0xC0) == 0x80 && size - off >= 2) { len = ((h[off] & 0x3Fu) << 8) | h[off + 1]; hdr = 2; }
+        else if ((h[off] & 0xE0) == 0xC0 && size - off >= 4) {
+            len = ((h[off] & 0x1Fu) << 24) | ((uint32_t)h[off + 1] << 16) | ((uint32_t)h[off + 2] << 8) | h[off + 3];
+            hdr = 4;
+        } else break;
+        if (len == 0) { off += hdr; continue; }   /* zero padding at the end of the heap */
+        if (len > size - off - hdr || len % 2 == 0) break;
+        char *t = malloc(XW_MAX_TEXT);
+        if (!t) break;
+        if (md_utf16le_to_utf8(h + off + hdr, len - 1, t, XW_MAX_TEXT) < 0) t[0] = 0;
+        out[n].off = off;
+        out[n].text = t;
+        n++;
+        off += hdr + len;
+    }
+    return n;
+}
+
+static inline void xw_us_free(xw_us_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(e[i].text);
+}
+
+/* Split a list on any of `seps`, calling fn for each non-empty trimmed piece. */
+static inline void xw_split(const char *list, const char *seps, void (*fn)(const char *, void *), void *arg)
+{
+    char piece[512];
+    const char *p = list;
+    while (*p) {
+        size_t k = strcspn(p, seps);
+        size_t a = 0, b = k;
+        while (a < b && (p[a] == ' ' || p[a] == '\t')) a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t')) b--;
+        if (b > a && b - a < sizeof piece) {
+            memcpy(piece, p + a, b - a);
+            piece[b - a] = 0;
+            fn(piece, arg);
+        }
+        p += k;
+        if (*p) p++;
+    }
+}
+
+#endif

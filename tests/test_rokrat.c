@@ -1,0 +1,445 @@
+/* ROKRAT decoder: the 2018 x86 build (wide endpoints) and the 2021 x64 build (AES immediates,
+ * URL-decode loop, encoded stack string), tokens from heap requests, mapped/flat/header-less,
+ * through the engine in every container; the shared vector; look-alikes, above all a benign
+ * cloud-sync process with bearer tokens that must report nothing. */
+#include "decoder.h"
+#include "memcfg.h"
+#include "fixtures/fx.h"
+#include "fixtures/fx_rokrat.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const mc_decoder mc_decoder_rokrat;
+
+#define IMG_VA 0x00A10000ull
+#define FLAT_VA 0x02200000ull
+#define INJ_VA 0x03300000ull
+#define HEAP_VA 0x05500000ull
+#define NOISE_VA 0x00300000ull
+
+#define TOK_YANDEX "y0_FAKE-yandex-token-0123456789abcdefXYZ"
+#define TOK_BOX "FAKEboxTOKENabcdefghijklmnopqrstu"
+#define TOK_DROPBOX "sl.FAKE-dropbox-token-ABCDEFGHIJKLMNOPQRSTUV_0123"
+#define TOK_PCLOUD "FAKEpcloudTOKEN0123456789abcdefgh"
+
+static const char *const WIDE_2018[] = {
+    "api.pcloud.com/uploadfile?path=%s&filename=%s&nopartial=1",
+    "cloud-api.yandex.net/v1/disk/resources/download?path=%s",
+    "upload.box.com/api/2.0/files/content",
+    "https://api.box.com/oauth2/token",
+};
+static const fx_rok_request REQ_2018[] = {
+    {"GET", "cloud-api.yandex.net", "/v1/disk/resources/download?path=%2Fdef_1.jpg", "OAuth", TOK_YANDEX},
+    {"POST", "upload.box.com", "/api/2.0/files/content", "Bearer", TOK_BOX},
+};
+static const char *const ASCII_2021[] = {"https://api.dropboxapi.com/2/files/list_folder"};
+static const fx_rok_request REQ_2021[] = {
+    {"POST", "content.dropboxapi.com", "/2/files/upload", "Bearer", TOK_DROPBOX},
+    {"GET", "api.pcloud.com", "/listfolder?path=/", NULL, TOK_PCLOUD},
+};
+
+typedef struct want { const char *uri, *auth, *password, *method; } want;
+
+static const want W_2018[] = {
+    {"https://api.pcloud.com/uploadfile?path=%s&filename=%s&nopartial=1", NULL, NULL, NULL},
+    {"https://cloud-api.yandex.net/v1/disk/resources/download?path=%s", "OAuth " TOK_YANDEX, TOK_YANDEX, NULL},
+    {"https://upload.box.com/api/2.0/files/content", "Bearer " TOK_BOX, TOK_BOX, NULL},
+    {"https://api.box.com/oauth2/token", "Bearer " TOK_BOX, TOK_BOX, NULL},
+    {"https://cloud-api.yandex.net/v1/disk/resources/download?path=%2Fdef_1.jpg", "OAuth " TOK_YANDEX, TOK_YANDEX, "GET"},
+};
+static const want W_2021[] = {
+    {"https://api.dropboxapi.com/2/files/list_folder", "Bearer " TOK_DROPBOX, TOK_DROPBOX, NULL},
+    {"https://api.pcloud.com/listfolder?path=/", NULL, TOK_PCLOUD, NULL},
+    {"https://content.dropboxapi.com/2/files/upload", "Bearer " TOK_DROPBOX, TOK_DROPBOX, NULL},
+};
+
+typedef struct variant {
+    const char *name;
+    fx_rokrat r;
+    const fx_rok_request *req; size_t nreq;
+    const want *http; size_t nhttp;
+    bool aes;
+} variant;
+
+static variant V[] = {
+    {"2018-x86", {.variant = FX_ROK_2018_X86, .wide_endpoints = WIDE_2018, .nwide = 4}, REQ_2018, 2, W_2018, 5, false},
+    {"2021-x64", {.variant = FX_ROK_2021_X64, .ascii_endpoints = ASCII_2021, .nascii = 1,
+                  .encoded_url = "https://api.pcloud.com/listfolder?path=/",
+                  .stack_url = "https://content.dropboxapi.com/2/files/upload"}, REQ_2021, 2, W_2021, 3, true},
+};
+#define NV (sizeof V / sizeof V[0])
+
+static const uint8_t AES_IV[16] = {0x32, 0x31, 0x12, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9A, 0xAB, 0x0C, 0xBD, 0xCE, 0xDF};
+
+/* ---- scenes and containers ---- */
+
+enum { WITH_MAPPED = 1, WITH_FLAT = 2, WITH_INJECTED = 4 };
+enum { C_MINIDUMP = 0, C_CUCKOO, C_ELFCORE, C_GZIP, C__COUNT };
+
+typedef struct scene {
+    fx_buf img, heap, noise;
+    fx_region regions[4]; size_t nregions;
+    fx_module module;
+    int arch;
+} scene;
+
+static void heap_build(fx_buf *b, const fx_rok_request *req, size_t n)
+{
+    uint8_t junk[0x300];
+    fx_fill_noise(junk, sizeof junk, 71);
+    fx_buf_init(b);
+    fx_put(b, junk, sizeof junk);
+    fx_rokrat_heap(req, n, b);
+    fx_put(b, junk, sizeof junk);
+}
+
+static void scene_build(scene *s, const variant *v, unsigned what)
+{
+    memset(s, 0, sizeof *s);
+    s->arch = v->r.variant == FX_ROK_2021_X64 ? MD_ARCH_AMD64 : MD_ARCH_X86;
+    fx_buf_init(&s->noise);
+    fx_put_zeros(&s->noise, 0x4000);
+    fx_fill_noise(s->noise.p, s->noise.len, 5);
+    s->regions[s->nregions++] = (fx_region){NOISE_VA, s->noise.p, s->noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+    fx_buf_init(&s->img);
+    if (what == WITH_MAPPED) {
+        fx_rokrat_image(&v->r, true, IMG_VA, &s->img);
+        s->regions[s->nregions++] = (fx_region){IMG_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
+        s->module = (fx_module){IMG_VA, (uint32_t)s->img.len, "C:\\ProgramData\\svchost.exe"};
+    } else if (what == WITH_FLAT) {
+        fx_rokrat_image(&v->r, false, 0, &s->img);
+        s->regions[s->nregions++] = (fx_region){FLAT_VA, s->img.p, s->img.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+    } else {
+        fx_rokrat_image(&v->r, true, INJ_VA, &s->img);
+        fx_wipe_headers(&s->img);
+        s->regions[s->nregions++] = (fx_region){INJ_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READWRITE, MD_MEM_PRIVATE, 0};
+    }
+    heap_build(&s->heap, v->req, v->nreq);
+    s->regions[s->nregions++] = (fx_region){HEAP_VA, s->heap.p, s->heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+}
+
+static void scene_free(scene *s)
+{
+    fx_buf_free(&s->img);
+    fx_buf_free(&s->heap);
+    fx_buf_free(&s->noise);
+}
+
+static void container(const fx_region *regs, size_t n, const fx_module *m, int arch, int kind, fx_buf *out)
+{
+    fx_process p = {4242, arch, regs, n, m, m && m->base ? 1 : 0};
+    fx_buf md;
+    fx_buf_init(out);
+    switch (kind) {
+    case C_MINIDUMP: fx_minidump(&p, FX_MD_FULL, out); break;
+    case C_CUCKOO: fx_cuckoo(&p, out); break;
+    case C_ELFCORE: fx_elfcore(&p, 64, FX_ELF_PAGES, out); break;
+    default:
+        fx_buf_init(&md);
+        fx_minidump(&p, FX_MD_FULL, &md);
+        fx_deflate(&md, true, out);
+        fx_buf_free(&md);
+    }
+}
+
+/* ---- engine ---- */
+
+typedef struct run { mc_input_result res; size_t nconfigs; json_t *cfg[8]; } run;
+
+static void engine_run(const fx_buf *in, const md_open_opts *open, run *r)
+{
+    static const char *const fam[] = {"rokrat"};
+    mc_engine_opts o;
+    memset(&o, 0, sizeof o);
+    o.families = fam;
+    o.nfamilies = 1;
+    if (open) o.open = *open;
+    mc_engine *e = NULL;
+    char err[512];
+    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "engine: %s", err);
+    memset(r, 0, sizeof *r);
+    mc_input inp = {"fixture", in->p, in->len, 0, NULL};
+    mc_engine_scan(e, &inp, &r->res);
+    ck_assert_msg(r->res.status == MC_INPUT_OK, "scan: %s", r->res.error);
+    mc_engine_free(e);
+    for (size_t i = 0; i < r->res.nrecords; i++) {
+        json_t *rec = r->res.records[i];
+        const char *rt = json_string_value(json_object_get(rec, "record_type"));
+        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8) r->cfg[r->nconfigs++] = json_object_get(rec, "config");
+    }
+}
+
+static bool str_in(json_t *arr, const char *want)
+{
+    json_t *v;
+    size_t i;
+    json_array_foreach(arr, i, v) if (json_string_value(v) && strcmp(json_string_value(v), want) == 0) return true;
+    return false;
+}
+
+static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void check_config(json_t *cfg, const variant *v)
+{
+    ck_assert_str_eq(jstr(cfg, "family"), "rokrat");
+    ck_assert(str_in(json_object_get(cfg, "category"), "rat"));
+    json_t *http = json_object_get(cfg, "http");
+    ck_assert_msg(json_array_size(http) == v->nhttp, "%s: %zu http entries", v->name, json_array_size(http));
+    for (size_t k = 0; k < v->nhttp; k++) {
+        const want *w = &v->http[k];
+        bool found = false;
+        json_t *h;
+        size_t i;
+        json_array_foreach(http, i, h) {
+            if (strcmp(jstr(h, "uri"), w->uri) != 0) continue;
+            found = true;
+            ck_assert_str_eq(jstr(h, "usage"), "c2");
+            const char *auth = jstr(json_object_get(h, "headers"), "Authorization");
+            if (w->auth) ck_assert_str_eq(auth, w->auth);
+            else ck_assert_ptr_null(auth);
+            if (w->password) ck_assert_str_eq(jstr(h, "password"), w->password);
+            else ck_assert_ptr_null(jstr(h, "password"));
+            if (w->method) ck_assert_str_eq(jstr(h, "method"), w->method);
+        }
+        ck_assert_msg(found, "%s: missing %s", v->name, w->uri);
+    }
+    json_t *pw = json_object_get(cfg, "password");
+    ck_assert_uint_eq(json_array_size(pw), v->nreq);
+    for (size_t i = 0; i < v->nreq; i++) ck_assert(str_in(pw, v->req[i].token));
+    json_t *enc = json_array_get(json_object_get(cfg, "encryption"), 0);
+    if (v->aes) {
+        ck_assert_str_eq(jstr(enc, "key"), "2b7ea51628aed2a6abf7158809cf4f3c");
+        char hex[33];
+        for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", AES_IV[i]);
+        ck_assert_str_eq(jstr(enc, "iv"), hex);
+    } else {
+        ck_assert_ptr_null(enc);
+    }
+}
+
+START_TEST(engine_containers)
+{
+    const variant *v = &V[_i / (3 * C__COUNT)];
+    unsigned layout = 1u << ((_i / C__COUNT) % 3);
+    scene s;
+    fx_buf dump;
+    scene_build(&s, v, layout);
+    container(s.regions, s.nregions, &s.module, s.arch, _i % C__COUNT, &dump);
+    run r;
+    engine_run(&dump, NULL, &r);
+    ck_assert_msg(r.nconfigs == 1, "%s: %zu configs", v->name, r.nconfigs);
+    check_config(r.cfg[0], v);
+    mc_input_result_clear(&r.res);
+    fx_buf_free(&dump);
+    scene_free(&s);
+}
+END_TEST
+
+START_TEST(engine_raw)
+{
+    const variant *v = &V[_i];
+    fx_buf raw, img, heap;
+    fx_buf_init(&raw);
+    fx_buf_init(&img);
+    fx_put_zeros(&raw, 0x3000);
+    fx_fill_noise(raw.p, raw.len, 3);
+    fx_rokrat_image(&v->r, true, 0x10003000, &img);
+    fx_wipe_headers(&img);
+    fx_put(&raw, img.p, img.len);
+    heap_build(&heap, v->req, v->nreq);
+    fx_put(&raw, heap.p, heap.len);
+    md_open_opts o;
+    memset(&o, 0, sizeof o);
+    o.force_format = MD_FMT_RAW;
+    o.raw_base = 0x10000000;
+    o.has_raw_base = true;
+    run r;
+    engine_run(&raw, &o, &r);
+    ck_assert_uint_eq(r.nconfigs, 1);
+    check_config(r.cfg[0], v);
+    mc_input_result_clear(&r.res);
+    fx_buf_free(&raw);
+    fx_buf_free(&img);
+    fx_buf_free(&heap);
+}
+END_TEST
+
+/* Only the AES immediates and the loop, nothing decodable: a low-confidence partial. */
+START_TEST(aes_only)
+{
+    fx_rokrat r = {.variant = FX_ROK_2021_X64};
+    fx_buf img, dump;
+    fx_buf_init(&img);
+    fx_rokrat_image(&r, true, IMG_VA, &img);
+    fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
+    container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+    run rr;
+    engine_run(&dump, NULL, &rr);
+    ck_assert_uint_eq(rr.nconfigs, 1);
+    json_t *rec = rr.res.records[0];
+    ck_assert_str_eq(jstr(rec, "status"), "partial");
+    ck_assert_int_le(json_integer_value(json_object_get(rec, "confidence")), 30);
+    ck_assert_ptr_null(json_object_get(rr.cfg[0], "http"));
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(rr.cfg[0], "encryption"), 0), "key"),
+                     "2b7ea51628aed2a6abf7158809cf4f3c");
+    mc_input_result_clear(&rr.res);
+    fx_buf_free(&dump);
+    fx_buf_free(&img);
+}
+END_TEST
+
+static size_t configs_in(const fx_region *regs, size_t n, int arch)
+{
+    fx_buf dump;
+    container(regs, n, NULL, arch, C_MINIDUMP, &dump);
+    run r;
+    engine_run(&dump, NULL, &r);
+    size_t k = r.nconfigs;
+    mc_input_result_clear(&r.res);
+    fx_buf_free(&dump);
+    return k;
+}
+
+/* A benign sync client: the same API hosts (ASCII and UTF-16), common DLL names, and requests
+ * with OAuth/Bearer/query tokens in its heap. */
+START_TEST(benign_cloud_client)
+{
+    fx_buf strs, heap;
+    fx_buf_init(&strs);
+    fx_cloud_sync_strings(&strs);
+    static const fx_rok_request req[] = {
+        {"POST", "content.dropboxapi.com", "/2/files/upload", "Bearer", TOK_DROPBOX},
+        {"GET", "cloud-api.yandex.net", "/v1/disk", "OAuth", TOK_YANDEX},
+        {"GET", "api.pcloud.com", "/userinfo", NULL, TOK_PCLOUD},
+    };
+    heap_build(&heap, req, 3);
+    fx_region r[2] = {{IMG_VA, strs.p, strs.len, MD_PAGE_READONLY, MD_MEM_IMAGE, IMG_VA},
+                      {HEAP_VA, heap.p, heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0}};
+    ck_assert_uint_eq(configs_in(r, 2, MD_ARCH_AMD64), 0);
+    /* the decoder itself, handed only weak hits on that process, stays silent too */
+    fx_buf dump;
+    container(r, 2, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(dump.p, dump.len, NULL, &d, err, sizeof err), MD_OK);
+    mc_hit h[2] = {{HEAP_VA + 0x300, 8, "rokrat_payload", "rokrat", "$dll_log", "rokrat"},
+                   {IMG_VA, 8, "rokrat_payload", "rokrat", "$s_pho", "rokrat"}};
+    mc_hits hits = {h, 1};
+    mc_results *res = mc_results_new();
+    mc_decode_ctx ctx = {0, 0, 0};
+    ck_assert_int_eq(mc_decoder_rokrat.decode(&ctx, d, &hits, res), 0);
+    ck_assert_uint_eq(mc_results_count(res), 0);
+    hits.n = 2;   /* one string and half the DLL pair: still one marker class */
+    ck_assert_int_eq(mc_decoder_rokrat.decode(&ctx, d, &hits, res), 0);
+    ck_assert_uint_eq(mc_results_count(res), 0);
+    mc_results_free(res);
+    md_close(d);
+    fx_buf_free(&dump);
+    fx_buf_free(&strs);
+    fx_buf_free(&heap);
+}
+END_TEST
+
+START_TEST(prose_and_junk)
+{
+    fx_buf b;
+    fx_buf_init(&b);
+    const char *prose = "ROKRAT (ScarCruft/APT37) uses api.pcloud.com, cloud-api.yandex.net and "
+                        "content.dropboxapi.com as C2; analysts note SbieDll.dll checks, the "
+                        "(b - 0x0F) ^ 0xC8 URL transform and Authorization: Bearer FAKEtokenFAKEtokenFAKE headers.";
+    fx_put(&b, prose, strlen(prose) + 1);
+    uint8_t junk[1500];
+    fx_fill_noise(junk, sizeof junk, 8);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[junk[i] & 63];
+    fx_put(&b, junk, sizeof junk);
+    fx_region r[1] = {{HEAP_VA, b.p, b.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0}};
+    ck_assert_uint_eq(configs_in(r, 1, MD_ARCH_X86), 0);
+    fx_buf_free(&b);
+}
+END_TEST
+
+START_TEST(hostile)
+{
+    for (size_t k = 0; k < NV; k++) {
+        fx_buf img;
+        fx_buf_init(&img);
+        fx_rokrat_image(&V[k].r, true, IMG_VA, &img);
+        for (size_t cut = 0x1000; cut < img.len; cut += 0x3F1) {
+            fx_region r[1] = {{IMG_VA, img.p, cut, MD_PAGE_EXECUTE_READ, MD_MEM_PRIVATE, 0}};
+            ck_assert_uint_le(configs_in(r, 1, MD_ARCH_AMD64), 1);
+        }
+        fx_buf_free(&img);
+    }
+}
+END_TEST
+
+START_TEST(shared_vectors)
+{
+    const char *path = tu_shared("vectors/crypto_vectors.json");
+    if (!path) return;
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je), *v;
+    ck_assert_ptr_nonnull(root);
+    size_t i, seen = 0;
+    json_array_foreach(json_object_get(root, "vectors"), i, v) {
+        if (strcmp(jstr(v, "family") ?: "", "rokrat") != 0) continue;
+        seen++;
+        const char *pt = jstr(v, "plaintext"), *hex = jstr(v, "encoded_hex");
+        size_t n = strlen(hex) / 2;
+        uint8_t *enc = malloc(n), *mine = malloc(n);
+        for (size_t k = 0; k < n; k++) {
+            unsigned b;
+            ck_assert_int_eq(sscanf(hex + 2 * k, "%2x", &b), 1);
+            enc[k] = (uint8_t)b;
+        }
+        ck_assert_uint_eq(n, strlen(pt));
+        fx_rokrat_encode(pt, n, mine);
+        ck_assert_mem_eq(mine, enc, n);
+        fx_rokrat r = {.variant = FX_ROK_2021_X64};
+        fx_buf img, dump;
+        fx_buf_init(&img);
+        fx_rokrat_image_with_encoded(&r, enc, n, true, IMG_VA, &img);
+        fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
+        container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+        run rr;
+        engine_run(&dump, NULL, &rr);
+        ck_assert_uint_eq(rr.nconfigs, 1);
+        json_t *http = json_object_get(rr.cfg[0], "http");
+        ck_assert_uint_eq(json_array_size(http), 1);
+        ck_assert_str_eq(jstr(json_array_get(http, 0), "uri"), pt);
+        mc_input_result_clear(&rr.res);
+        fx_buf_free(&dump);
+        fx_buf_free(&img);
+        free(enc);
+        free(mine);
+    }
+    ck_assert_uint_gt(seen, 0);
+    json_decref(root);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rokrat");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, engine_containers, 0, (int)(NV * 3 * C__COUNT));
+    tcase_add_loop_test(tc, engine_raw, 0, (int)NV);
+    tcase_add_test(tc, aes_only);
+    tcase_add_test(tc, benign_cloud_client);
+    tcase_add_test(tc, prose_and_junk);
+    tcase_add_test(tc, hostile);
+    tcase_add_test(tc, shared_vectors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

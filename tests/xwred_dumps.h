@@ -1,0 +1,264 @@
+/* Test helpers shared by test_xworm.c and test_redline.c: place a compiled fixture
+ * (fixtures/dotnet) in a synthetic process, flat or mapped, among noise, prose naming the
+ * families, base64 junk and a native DLL, with decrypted CLR string copies on a heap; write that
+ * process in every container and scan it through the engine. */
+#ifndef MEMCFG_XWRED_DUMPS_H
+#define MEMCFG_XWRED_DUMPS_H
+
+#include "fixtures/fx.h"
+#include "md_internal.h"
+#include "memcfg.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XT_BASE 0x20000000ull
+#define XT_IMG_OFF 0x10000u
+#define XT_MT_PTR 0x00007FF812345678ull
+
+enum { XT_RAW = 0, XT_MINIDUMP, XT_CUCKOO, XT_ELFCORE, XT_GZIP, XT__NCONTAINERS };
+static const char *const xt_container_names[XT__NCONTAINERS] = {"raw", "minidump", "cuckoo", "elfcore", "gzip"};
+
+static inline uint8_t *xt_load(const char *name, size_t *len)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", name);
+    uint8_t *p = tu_read_file(tu_src(rel), len);
+    ck_assert_msg(p != NULL, "missing fixture %s", rel);
+    return p;
+}
+
+/* Loader layout built from the section table of a flat file. */
+static inline uint8_t *xt_to_mapped(const uint8_t *f, size_t flen, size_t *mlen)
+{
+    uint32_t lfanew = md_le32(f + 0x3C);
+    uint16_t nsect = md_le16(f + lfanew + 6), optsz = md_le16(f + lfanew + 20);
+    uint32_t opt = lfanew + 24, soi = md_le32(f + opt + 56), soh = md_le32(f + opt + 60);
+    uint8_t *m = calloc(1, soi);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m, f, soh < flen ? soh : flen);
+    for (unsigned i = 0; i < nsect; i++) {
+        const uint8_t *s = f + opt + optsz + 40 * i;
+        uint32_t va = md_le32(s + 12), raw = md_le32(s + 20), rawsz = md_le32(s + 16);
+        ck_assert_uint_le((uint64_t)va + rawsz, soi);
+        memcpy(m + va, f + raw, rawsz);
+    }
+    *mlen = soi;
+    return m;
+}
+
+/* A CLR System.String object: MethodTable pointer, int32 length, UTF-16 chars, NUL char. */
+static inline void xt_clr_string(fx_buf *b, const char *s)
+{
+    fx_align(b, 8);
+    fx_put_u64(b, XT_MT_PTR);
+    fx_put_u32(b, (uint32_t)strlen(s));
+    fx_put_utf16(b, s);
+    fx_put_u16(b, 0);
+}
+
+typedef struct xt_spec {
+    const char *fixture;      /* NULL: no .NET image */
+    bool mapped;
+    const char *const *heap;  /* decrypted strings to place on the heap as CLR strings */
+    size_t nheap;
+} xt_spec;
+
+typedef struct xt_dump {
+    fx_buf raw;               /* the flat process image: noise, DLL, assembly, heap */
+    size_t heap_off;
+    bool mapped;
+} xt_dump;
+
+static inline void xt_native_dll(fx_buf *out)
+{
+    static const char text[] = "KERNELBASE.dll\0GetProcAddress\0This program cannot be run";
+    fx_section s = {.name = ".text", .rva = 0x1000, .data = (const uint8_t *)text,
+                    .data_len = sizeof text, .characteristics = 0x60000020u};
+    fx_pe pe = {.pe64 = true, .dll = true, .image_base = XT_BASE + 0x8000, .entry_rva = 0x1000,
+                .sections = &s, .nsections = 1};
+    fx_pe_build(&pe, true, out);
+}
+
+static inline void xt_build(const xt_spec *sp, xt_dump *x)
+{
+    fx_buf *out = &x->raw;
+    fx_buf_init(out);
+    fx_put_zeros(out, 0x8000);
+    fx_fill_noise(out->p, 0x6000, 11);
+    /* Prose naming the families and base64 junk next to their marker words. */
+    static const char prose[] =
+        "Report: XWorm keeps Hosts, Port, KEY, SPL, Groub, USBNM and Mutex in Settings; the key is "
+        "MD5(Mutex). RedLine keeps IP, ID, Message, Key; Yandex\\YaAddon, Authorization, StringDecrypt. "
+        "b64: QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MA== "
+        "ADUZWS0GNBwpJyQFICJYUykxIlE/KTAULDVY== pekKU4miGpQoKEhWozFlZQ";
+    memcpy(out->p + 0x6000, prose, sizeof prose);
+    size_t woff = 0x6000 + sizeof prose + 16;
+    for (const char *p = "Yandex\\YaAddon StartDDos <Xwormmm> Marmalade"; *p; p++, woff += 2) {
+        out->p[woff] = (uint8_t)*p;
+        out->p[woff + 1] = 0;
+    }
+    fx_buf dll;
+    fx_buf_init(&dll);
+    xt_native_dll(&dll);
+    ck_assert_uint_le(dll.len, XT_IMG_OFF - 0x8000);
+    fx_put(out, dll.p, dll.len);
+    fx_buf_free(&dll);
+    fx_put_zeros(out, XT_IMG_OFF - out->len);
+    if (sp->fixture) {
+        size_t flen, mlen;
+        uint8_t *f = xt_load(sp->fixture, &flen);
+        if (sp->mapped) {
+            uint8_t *m = xt_to_mapped(f, flen, &mlen);
+            fx_put(out, m, mlen);
+            free(m);
+        } else {
+            fx_put(out, f, flen);
+        }
+        free(f);
+    } else {
+        fx_put_zeros(out, 0x4000);
+    }
+    fx_align(out, 0x1000);
+    x->heap_off = out->len;
+    x->mapped = sp->mapped;
+    for (size_t i = 0; i < sp->nheap; i++) {
+        xt_clr_string(out, "System.Collections.Generic");
+        xt_clr_string(out, sp->heap[i]);
+    }
+    fx_put_zeros(out, 0x100);
+    fx_align(out, 0x1000);
+}
+
+/* The process written in one container. */
+static inline void xt_container(const xt_dump *x, int kind, fx_buf *out)
+{
+    const fx_buf *raw = &x->raw;
+    fx_buf_init(out);
+    if (kind == XT_RAW) {
+        fx_put(out, raw->p, raw->len);
+        return;
+    }
+    fx_region regs[4] = {
+        {.va = XT_BASE, .data = raw->p, .size = 0x8000},
+        {.va = XT_BASE + 0x8000, .data = raw->p + 0x8000, .size = XT_IMG_OFF - 0x8000,
+         .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
+        {.va = XT_BASE + XT_IMG_OFF, .data = raw->p + XT_IMG_OFF, .size = x->heap_off - XT_IMG_OFF,
+         .protect = x->mapped ? MD_PAGE_EXECUTE_READ : MD_PAGE_READWRITE,
+         .type = x->mapped ? MD_MEM_IMAGE : MD_MEM_PRIVATE},
+        {.va = XT_BASE + x->heap_off, .data = raw->p + x->heap_off, .size = raw->len - x->heap_off},
+    };
+    fx_module mods[2] = {{XT_BASE + 0x8000, XT_IMG_OFF - 0x8000, "C:\\Windows\\System32\\sysdll.dll"},
+                         {XT_BASE + XT_IMG_OFF, (uint32_t)(x->heap_off - XT_IMG_OFF), "C:\\Users\\u\\AppData\\client.exe"}};
+    fx_process proc = {.pid = 5150, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4,
+                       .modules = mods, .nmodules = x->mapped ? 2 : 1};
+    if (kind == XT_MINIDUMP) fx_minidump(&proc, FX_MD_FULL, out);
+    else if (kind == XT_CUCKOO) fx_cuckoo(&proc, out);
+    else if (kind == XT_ELFCORE) fx_elfcore(&proc, 64, 0, out);
+    else {
+        fx_buf md;
+        fx_buf_init(&md);
+        fx_minidump(&proc, FX_MD_FULL, &md);
+        fx_deflate(&md, true, out);
+        fx_buf_free(&md);
+    }
+}
+
+static inline mc_engine *xt_engine(const char *family, bool raw)
+{
+    static const char *fam[1];
+    fam[0] = family;
+    mc_engine_opts o = {.families = fam, .nfamilies = 1};
+    if (raw) {
+        o.open.force_format = MD_FMT_RAW;
+        o.open.raw_base = XT_BASE;
+        o.open.has_raw_base = true;
+    }
+    mc_engine *e;
+    char err[512];
+    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "%s", err);
+    return e;
+}
+
+/* Config records of `family` from one scan; the caller frees them with json_decref. */
+static inline size_t xt_scan(mc_engine *e, const fx_buf *b, const char *family, json_t **recs, size_t max)
+{
+    mc_input in = {.path = "xwred-test", .mem = b->p, .memlen = b->len};
+    mc_input_result res;
+    ck_assert_int_eq(mc_engine_scan(e, &in, &res), MC_INPUT_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < res.nrecords; i++) {
+        json_t *rec = res.records[i];
+        const char *rt = json_string_value(json_object_get(rec, "record_type"));
+        const char *fam = json_string_value(json_object_get(json_object_get(rec, "config"), "family"));
+        if (!rt || strcmp(rt, "config") != 0 || !fam || strcmp(fam, family) != 0) continue;
+        if (n < max) recs[n] = json_incref(rec);
+        n++;
+    }
+    mc_input_result_clear(&res);
+    return n;
+}
+
+/* ---- assertions on records ---- */
+
+static inline bool xt_has_conn(json_t *cfg, const char *host, long port)
+{
+    json_t *tcp = json_object_get(cfg, "tcp"), *e;
+    size_t i;
+    json_array_foreach(tcp, i, e) {
+        const char *h = json_string_value(json_object_get(e, "server_ip"));
+        if (!h) h = json_string_value(json_object_get(e, "server_domain"));
+        if (h && strcmp(h, host) == 0 && json_integer_value(json_object_get(e, "server_port")) == port &&
+            strcmp(json_string_value(json_object_get(e, "usage")), "c2") == 0)
+            return true;
+    }
+    return false;
+}
+
+static inline const char *xt_first(json_t *cfg, const char *key)
+{
+    return json_string_value(json_array_get(json_object_get(cfg, key), 0));
+}
+
+static inline const char *xt_other(json_t *cfg, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(cfg, "other"), key));
+}
+
+static inline bool xt_has_form(json_t *rec, const char *prov_key, const char *form)
+{
+    json_t *arr = json_object_get(json_object_get(rec, "provenance"), prov_key), *e;
+    size_t i;
+    json_array_foreach(arr, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "form")) ?: "", form) == 0) return true;
+    return false;
+}
+
+static inline bool xt_has_path(json_t *cfg, const char *path, const char *usage)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(cfg, "paths"), i, e)
+        if (strcmp(json_string_value(json_object_get(e, "path")) ?: "", path) == 0 &&
+            strcmp(json_string_value(json_object_get(e, "usage")) ?: "", usage) == 0)
+            return true;
+    return false;
+}
+
+/* Byte offset of `text` as UTF-16LE in buf, or -1. */
+static inline long xt_find_utf16(const uint8_t *buf, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    uint8_t *pat = malloc(2 * n);
+    ck_assert_ptr_nonnull(pat);
+    for (size_t i = 0; i < n; i++) { pat[2 * i] = (uint8_t)text[i]; pat[2 * i + 1] = 0; }
+    const uint8_t *m = memmem(buf, len, pat, 2 * n);
+    free(pat);
+    return m ? (long)(m - buf) : -1;
+}
+
+#endif
