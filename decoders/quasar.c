@@ -9,6 +9,7 @@
  */
 #include "decoder.h"
 #include "lib/mc_aesrat.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_dotnet.h"
 #include "lib/mc_net.h"
@@ -578,61 +579,14 @@ static void emit_paths(mc_config *c, const qs_out *o)
 
 /* ---- GC heap: decrypted copies as CLR string objects ---- */
 
-static unsigned ptr_size(const md_dump *d)
-{
-    return d->arch == MD_ARCH_X86 || d->arch == MD_ARCH_ARM ? 4 : 8;
-}
-
-/* True when chars at va (UTF-16, nchars long) form the body of a CLR string object. */
-static bool clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars, uint64_t *obj_va)
-{
-    uint32_t len;
-    uint64_t mt;
-    uint16_t term;
-    unsigned ps = ptr_size(d);
-    if (chars_va < 4 + ps || !md_read_u32(d, chars_va - 4, &len) || len != nchars) return false;
-    if (!md_read_ptr(d, chars_va - 4 - ps, ps, &mt) || mt == 0) return false;
-    if (!md_read_u16(d, chars_va + 2ull * nchars, &term) || term != 0) return false;
-    *obj_va = chars_va - 4 - ps;
-    return true;
-}
-
-/* Count CLR string objects holding text; the first one's VA goes to *first. */
-static size_t heap_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text, uint64_t *first)
-{
-    size_t n = strlen(text), found = 0;
-    if (n < 4 || n > 1024) return 0;
-    uint8_t pat[4 + 2048];
-    for (size_t i = 0; i < n; i++) { pat[4 + 2 * i] = (uint8_t)text[i]; pat[5 + 2 * i] = 0; }
-    pat[0] = (uint8_t)n; pat[1] = (uint8_t)(n >> 8); pat[2] = 0; pat[3] = 0;
-    size_t plen = 4 + 2 * n;
-    for (size_t r = 0; r < d->nruns && !mc_expired(ctx); r++) {
-        const md_run *run = &d->runs[r];
-        const uint8_t *p = md_ptr(d, run->va, run->size);
-        if (!p) continue;
-        const uint8_t *cur = p, *end = p + run->size;
-        while ((size_t)(end - cur) >= plen) {
-            const uint8_t *m = memmem(cur, (size_t)(end - cur), pat, plen);
-            if (!m) break;
-            uint64_t obj;
-            if (clr_string_at(d, run->va + (uint64_t)(m - p) + 4, (uint32_t)n, &obj)) {
-                if (!found) *first = obj;
-                found++;
-            }
-            cur = m + 1;
-        }
-    }
-    return found;
-}
-
 static size_t corroborate(const mc_decode_ctx *ctx, const md_dump *d, mc_config *c, const qs_out *o)
 {
     uint64_t va;
     size_t hits = 0;
-    if (o->hosts && heap_find(ctx, d, o->hosts, &va)) { emit_hosts(c, o->hosts, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
-    if (o->mutex && heap_find(ctx, d, o->mutex, &va)) { mc_cfg_str(c, MC_F_MUTEX, o->mutex, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
-    if (o->tag && heap_find(ctx, d, o->tag, &va)) { mc_cfg_str(c, MC_F_CAMPAIGN_ID, o->tag, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
-    if (o->version && heap_find(ctx, d, o->version, &va)) { mc_cfg_version(c, o->version, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->hosts && mc_clr_find(ctx, d, o->hosts, 4, &va)) { emit_hosts(c, o->hosts, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->mutex && mc_clr_find(ctx, d, o->mutex, 4, &va)) { mc_cfg_str(c, MC_F_MUTEX, o->mutex, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->tag && mc_clr_find(ctx, d, o->tag, 4, &va)) { mc_cfg_str(c, MC_F_CAMPAIGN_ID, o->tag, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
+    if (o->version && mc_clr_find(ctx, d, o->version, 4, &va)) { mc_cfg_version(c, o->version, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
     return hits;
 }
 
@@ -730,7 +684,7 @@ static bool heap_hosts_near(const md_dump *d, uint64_t va, char *out, size_t out
         bool ascii = true;
         for (uint32_t i = 0; i < n && ascii; i++) ascii = w[2 * i + 1] == 0 && w[2 * i] >= 0x20 && w[2 * i] < 0x7F;
         if (!ascii || w[2 * (n - 1)] != ';') continue;
-        if (!clr_string_at(d, p + 4, n, obj)) continue;
+        if (!mc_clr_string_at(d, p + 4, n, obj)) continue;
         if (md_utf16le_to_utf8(w, 2ull * n, out, outsz) < 0 || !is_hosts_shape(out)) continue;
         char host[MC_HOST_MAX];
         long port;
@@ -756,7 +710,7 @@ static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hit
         char mutex[256], hosts[1024];
         if (!md_read_u32(d, chars - 4, &n) || n < 10 || n > 100) continue;
         if (md_read_wstr_utf8(d, chars, mutex, sizeof mutex) != (long)n) continue;
-        if (!clr_string_at(d, chars, n, &obj)) continue;
+        if (!mc_clr_string_at(d, chars, n, &obj)) continue;
         if (!heap_hosts_near(d, obj, hosts, sizeof hosts, &hobj)) continue;
         mc_config *c = mc_cfg_new(out, "quasar", obj);
         if (!c) return;
@@ -771,23 +725,19 @@ static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hit
     }
 }
 
+typedef struct qs_job { const mc_decode_ctx *ctx; const md_dump *d; mc_results *out; } qs_job;
+
+static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
+{
+    qs_job *j = arg;
+    (void)img;
+    return decode_image(j->ctx, j->d, dn, j->out);
+}
+
 static int quasar_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
 {
-    uint64_t done_bases[64];
-    size_t ndone = 0, found = 0;
-    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
-        const md_image *img = md_image_at(d, hits->v[i].va);
-        if (!img) continue;
-        bool seen = false;
-        for (size_t k = 0; k < ndone; k++) seen |= done_bases[k] == img->base;
-        if (seen || ndone == sizeof done_bases / sizeof done_bases[0]) continue;
-        done_bases[ndone++] = img->base;
-        mc_dotnet *dn;
-        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
-        found += decode_image(ctx, d, dn, out);
-        mc_dn_close(dn);
-    }
-    if (!found) decode_heap(ctx, d, hits, out);
+    qs_job j = {ctx, d, out};
+    if (!mc_dn_each_image(ctx, d, hits, on_image, &j)) decode_heap(ctx, d, hits, out);
     return 0;
 }
 

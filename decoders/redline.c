@@ -390,24 +390,20 @@ static bool emit(const rl_seq *s, void *arg)
     return true;
 }
 
+static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
+{
+    const rl_job *base = arg;
+    rl_job j = {base->ctx, base->d, base->out, {NULL, 0}};
+    (void)img;
+    if (!scan_il(j.ctx, dn, emit, &j)) scan_anchors(dn, &j.ai, emit, &j);
+    free((char *)j.ai.authorization);
+    return 0;
+}
+
 static int redline_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
 {
-    uint64_t done_bases[64];
-    size_t ndone = 0;
-    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
-        const md_image *img = md_image_at(d, hits->v[i].va);
-        if (!img) continue;
-        bool seen = false;
-        for (size_t k = 0; k < ndone; k++) seen |= done_bases[k] == img->base;
-        if (seen || ndone == sizeof done_bases / sizeof done_bases[0]) continue;
-        done_bases[ndone++] = img->base;
-        mc_dotnet *dn;
-        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
-        rl_job j = {ctx, d, out, {NULL, 0}};
-        if (!scan_il(ctx, dn, emit, &j)) scan_anchors(dn, &j.ai, emit, &j);
-        free((char *)j.ai.authorization);
-        mc_dn_close(dn);
-    }
+    rl_job base = {ctx, d, out, {NULL, 0}};
+    mc_dn_each_image(ctx, d, hits, on_image, &base);
     return 0;
 }
 

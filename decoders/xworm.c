@@ -515,22 +515,20 @@ static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const md_im
     return done;
 }
 
+typedef struct xw_job {
+    const mc_decode_ctx *ctx; const md_dump *d; const mc_hits *hits; mc_results *out;
+} xw_job;
+
+static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
+{
+    xw_job *j = arg;
+    return decode_image(j->ctx, j->d, img, dn, j->hits, j->out);
+}
+
 static int xworm_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
 {
-    uint64_t done_bases[64];
-    size_t ndone = 0;
-    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
-        const md_image *img = md_image_at(d, hits->v[i].va);
-        if (!img) continue;
-        bool seen = false;
-        for (size_t k = 0; k < ndone; k++) seen |= done_bases[k] == img->base;
-        if (seen || ndone == sizeof done_bases / sizeof done_bases[0]) continue;
-        done_bases[ndone++] = img->base;
-        mc_dotnet *dn;
-        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
-        decode_image(ctx, d, img, dn, hits, out);
-        mc_dn_close(dn);
-    }
+    xw_job j = {ctx, d, hits, out};
+    mc_dn_each_image(ctx, d, hits, on_image, &j);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #define MEMCFG_XWRED_UTIL_H
 
 #include "decoder.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_dotnet.h"
 #include "md_internal.h"
@@ -14,54 +15,11 @@
 
 #define XW_MAX_TEXT 4096          /* UTF-8 bytes kept per string literal */
 
-static inline unsigned xw_ptr_size(const md_dump *d)
-{
-    return d->arch == MD_ARCH_X86 || d->arch == MD_ARCH_ARM ? 4 : 8;
-}
-
-/* True when nchars UTF-16 chars at chars_va are the body of a CLR System.String object:
- * a non-null MethodTable pointer, the int32 char count, the chars, a NUL char. */
-static inline bool xw_clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars,
-                                    uint64_t *obj_va)
-{
-    uint32_t len;
-    uint64_t mt;
-    uint16_t term;
-    unsigned ps = xw_ptr_size(d);
-    if (chars_va < 4 + ps || !md_read_u32(d, chars_va - 4, &len) || len != nchars) return false;
-    if (!md_read_ptr(d, chars_va - 4 - ps, ps, &mt) || mt == 0) return false;
-    if (!md_read_u16(d, chars_va + 2ull * nchars, &term) || term != 0) return false;
-    *obj_va = chars_va - 4 - ps;
-    return true;
-}
-
-/* VA of the first CLR string object whose text is `text` (ASCII/UTF-8 of BMP chars), 0 when
- * none. Short strings are skipped: they would match by chance. */
+/* VA of the first CLR string object whose text is `text`, 0 when none. */
 static inline uint64_t xw_heap_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text)
 {
-    uint8_t pat[4 + 2 * 512];
-    size_t n = strlen(text);
-    if (n < 4 || n > 512) return 0;
-    for (size_t i = 0; i < n; i++) {
-        pat[4 + 2 * i] = (uint8_t)text[i];
-        pat[5 + 2 * i] = 0;
-    }
-    pat[0] = (uint8_t)n; pat[1] = (uint8_t)(n >> 8); pat[2] = 0; pat[3] = 0;
-    size_t plen = 4 + 2 * n;
-    for (size_t r = 0; r < d->nruns && !mc_expired(ctx); r++) {
-        const md_run *run = &d->runs[r];
-        const uint8_t *p = md_ptr(d, run->va, run->size);
-        if (!p) continue;
-        const uint8_t *cur = p, *end = p + run->size;
-        while ((size_t)(end - cur) >= plen) {
-            const uint8_t *m = memmem(cur, (size_t)(end - cur), pat, plen);
-            uint64_t obj;
-            if (!m) break;
-            if (xw_clr_string_at(d, run->va + (uint64_t)(m - p) + 4, (uint32_t)n, &obj)) return obj;
-            cur = m + 1;
-        }
-    }
-    return 0;
+    uint64_t obj;
+    return mc_clr_find(ctx, d, text, 4, &obj) ? obj : 0;
 }
 
 /* Printable text: no control characters besides tab/CR/LF, no NUL. */

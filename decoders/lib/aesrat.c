@@ -10,6 +10,7 @@
  * raise confidence, and stand in for the image, as a low-confidence partial, when it is gone.
  */
 #include "lib/mc_aesrat.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_dotnet.h"
 #include "lib/mc_net.h"
 #include "md_internal.h"
@@ -610,47 +611,6 @@ static void emit_install_path(mc_config *c, const ar_out *o)
 
 /* ---- GC heap: decrypted copies as CLR string objects ---- */
 
-static unsigned ptr_size(const md_dump *d)
-{
-    return d->arch == MD_ARCH_X86 || d->arch == MD_ARCH_ARM ? 4 : 8;
-}
-
-static bool clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars, uint64_t *obj_va)
-{
-    uint32_t len;
-    uint64_t mt;
-    uint16_t term;
-    unsigned ps = ptr_size(d);
-    if (chars_va < 4 + ps || !md_read_u32(d, chars_va - 4, &len) || len != nchars) return false;
-    if (!md_read_ptr(d, chars_va - 4 - ps, ps, &mt) || mt == 0) return false;
-    if (!md_read_u16(d, chars_va + 2ull * nchars, &term) || term != 0) return false;
-    *obj_va = chars_va - 4 - ps;
-    return true;
-}
-
-static bool heap_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text, uint64_t *obj)
-{
-    size_t n = strlen(text);
-    uint8_t pat[4 + 2048];
-    if (n < 3 || n > 1024) return false;
-    for (size_t i = 0; i < n; i++) { pat[4 + 2 * i] = (uint8_t)text[i]; pat[5 + 2 * i] = 0; }
-    pat[0] = (uint8_t)n; pat[1] = (uint8_t)(n >> 8); pat[2] = 0; pat[3] = 0;
-    size_t plen = 4 + 2 * n;
-    for (size_t r = 0; r < d->nruns && !mc_expired(ctx); r++) {
-        const md_run *run = &d->runs[r];
-        const uint8_t *p = md_ptr(d, run->va, run->size);
-        if (!p) continue;
-        const uint8_t *cur = p, *end = p + run->size;
-        while ((size_t)(end - cur) >= plen) {
-            const uint8_t *m = memmem(cur, (size_t)(end - cur), pat, plen);
-            if (!m) break;
-            if (clr_string_at(d, run->va + (uint64_t)(m - p) + 4, (uint32_t)n, obj)) return true;
-            cur = m + 1;
-        }
-    }
-    return false;
-}
-
 /* Each value found as a CLR string counts once; the adders keep duplicates once and add the
  * heap location to their provenance. */
 static size_t corroborate(const mc_decode_ctx *ctx, const md_dump *d, mc_config *c, const ar_out *o)
@@ -658,20 +618,20 @@ static size_t corroborate(const mc_decode_ctx *ctx, const md_dump *d, mc_config 
     uint64_t va, pva;
     size_t hits = 0;
     const ar_item *h = o->f[F_HOSTS], *p = o->f[F_PORTS];
-    if (h && p && h->plain && p->plain && heap_find(ctx, d, h->plain, &va) && heap_find(ctx, d, p->plain, &pva)) {
+    if (h && p && h->plain && p->plain && mc_clr_find(ctx, d, h->plain, 3, &va) && mc_clr_find(ctx, d, p->plain, 3, &pva)) {
         emit_conns(c, h->plain, p->plain, mc_at(va, MC_FORM_HEAP_DECRYPTED));
         hits++;
     }
     const ar_item *m = o->f[F_MTX], *g = o->f[F_GROUP], *v = o->f[F_VERSION];
-    if (m && *value_of(m) && heap_find(ctx, d, value_of(m), &va)) {
+    if (m && *value_of(m) && mc_clr_find(ctx, d, value_of(m), 3, &va)) {
         mc_cfg_str(c, MC_F_MUTEX, value_of(m), mc_at(va, MC_FORM_HEAP_DECRYPTED));
         hits++;
     }
-    if (g && g->plain && *g->plain && heap_find(ctx, d, g->plain, &va)) {
+    if (g && g->plain && *g->plain && mc_clr_find(ctx, d, g->plain, 3, &va)) {
         mc_cfg_str(c, MC_F_CAMPAIGN_ID, g->plain, mc_at(va, MC_FORM_HEAP_DECRYPTED));
         hits++;
     }
-    if (v && v->plain && *v->plain && heap_find(ctx, d, v->plain, &va)) {
+    if (v && v->plain && *v->plain && mc_clr_find(ctx, d, v->plain, 3, &va)) {
         mc_cfg_version(c, v->plain, mc_at(va, MC_FORM_HEAP_DECRYPTED));
         hits++;
     }
@@ -780,7 +740,7 @@ static bool heap_list_near(const md_dump *d, uint64_t va, bool (*shape)(const ch
         if (md_read(d, p + 4, w, 2ull * n) != 2ull * n) continue;
         bool ascii = true;
         for (uint32_t i = 0; i < n && ascii; i++) ascii = w[2 * i + 1] == 0 && w[2 * i] >= 0x20 && w[2 * i] < 0x7F;
-        if (!ascii || !clr_string_at(d, p + 4, n, obj)) continue;
+        if (!ascii || !mc_clr_string_at(d, p + 4, n, obj)) continue;
         if (md_utf16le_to_utf8(w, 2ull * n, out, outsz) < 0) continue;
         if (shape(out)) return true;
     }
@@ -808,7 +768,7 @@ static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hit
         char mutex[256], hosts[1024], ports[1024];
         if (!md_read_u32(d, chars - 4, &n) || n < 12 || n > 100) continue;
         if (md_read_wstr_utf8(d, chars, mutex, sizeof mutex) != (long)n) continue;
-        if (!clr_string_at(d, chars, n, &obj)) continue;
+        if (!mc_clr_string_at(d, chars, n, &obj)) continue;
         const char *fam = NULL;
         for (size_t k = 0; k < sizeof heap_mutexes / sizeof heap_mutexes[0]; k++)
             if (strncmp(mutex, heap_mutexes[k].prefix, strlen(heap_mutexes[k].prefix)) == 0) fam = heap_mutexes[k].family;
@@ -830,23 +790,21 @@ static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hit
     }
 }
 
+typedef struct ar_job {
+    const mc_decode_ctx *ctx; const md_dump *d; mc_results *out; const char *family;
+} ar_job;
+
+static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
+{
+    ar_job *j = arg;
+    (void)img;
+    return decode_image(j->ctx, j->d, dn, j->out, j->family);
+}
+
 int mc_aesrat_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,
                      mc_results *out, const char *family)
 {
-    uint64_t done_bases[64];
-    size_t ndone = 0, found = 0;
-    for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
-        const md_image *img = md_image_at(d, hits->v[i].va);
-        if (!img) continue;
-        bool seen = false;
-        for (size_t k = 0; k < ndone; k++) seen |= done_bases[k] == img->base;
-        if (seen || ndone == sizeof done_bases / sizeof done_bases[0]) continue;
-        done_bases[ndone++] = img->base;
-        mc_dotnet *dn;
-        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
-        found += decode_image(ctx, d, dn, out, family);
-        mc_dn_close(dn);
-    }
-    if (!found) decode_heap(ctx, d, hits, out, family);
+    ar_job j = {ctx, d, out, family};
+    if (!mc_dn_each_image(ctx, d, hits, on_image, &j)) decode_heap(ctx, d, hits, out, family);
     return 0;
 }

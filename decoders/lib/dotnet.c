@@ -760,3 +760,23 @@ size_t mc_dn_scan_items(const uint8_t *il, uint32_t len, mc_dn_item *out, size_t
     }
     return n;
 }
+
+size_t mc_dn_each_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,
+                        mc_dn_image_fn fn, void *arg)
+{
+    uint64_t done[MC_DN_MAX_IMAGES];
+    size_t ndone = 0, total = 0;
+    for (size_t i = 0; i < hits->n && ndone < MC_DN_MAX_IMAGES && !mc_expired(ctx); i++) {
+        const md_image *img = md_image_at(d, hits->v[i].va);
+        if (!img) continue;
+        bool seen = false;
+        for (size_t k = 0; k < ndone && !seen; k++) seen = done[k] == img->base;
+        if (seen) continue;
+        done[ndone++] = img->base;
+        mc_dotnet *dn;
+        if (mc_dn_open(d, img, &dn) != MC_DN_OK) continue;
+        total += fn(arg, img, dn);
+        mc_dn_close(dn);
+    }
+    return total;
+}

@@ -10,6 +10,7 @@
 #ifndef MEMCFG_MC_DOTNET_H
 #define MEMCFG_MC_DOTNET_H
 
+#include "decoder.h"
 #include "memdump.h"
 
 #include <stdbool.h>
@@ -188,5 +189,13 @@ size_t mc_dn_scan_items(const uint8_t *il, uint32_t len, mc_dn_item *out, size_t
 uint32_t mc_dn_find_method(const mc_dotnet *dn, uint32_t type_row, const char *name);
 /* TypeDef row owning a Field row, 0 when none. */
 uint32_t mc_dn_field_owner(const mc_dotnet *dn, uint32_t field_row);
+
+/* Call fn once for every distinct image that a hit falls in and whose .NET metadata opens (hit
+ * order, at most MC_DN_MAX_IMAGES images, stopping at the deadline); returns the sum of what fn
+ * returned. The metadata is closed when fn returns. */
+#define MC_DN_MAX_IMAGES 64
+typedef size_t (*mc_dn_image_fn)(void *arg, const md_image *img, mc_dotnet *dn);
+size_t mc_dn_each_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,
+                        mc_dn_image_fn fn, void *arg);
 
 #endif
