@@ -441,6 +441,20 @@ static size_t version_at(const uint8_t *p, size_t avail)
     return i;
 }
 
+/* Start of the first region above va, or 0 when none. */
+static uint64_t next_region_va(const md_dump *d, uint64_t va)
+{
+    size_t lo = 0, hi = d->nregions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->regions[mid].va <= va) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < d->nregions ? d->regions[lo].va : 0;
+}
+
+/* An image opened from its file has holes between headers and sections (each section sits at
+ * its RVA), so a short read means "skip to the next region", not "the image ends here". */
 static bool find_version(rc_state *s, uint64_t lo, uint64_t hi, char *out, size_t outsz, uint64_t *va)
 {
     enum { CHUNK = 0x10000, OVER = 32 };
@@ -448,10 +462,15 @@ static bool find_version(rc_state *s, uint64_t lo, uint64_t hi, char *out, size_
     uint8_t *buf = malloc(CHUNK + OVER);
     if (!buf) return false;
     if (hi - lo > (16u << 20)) hi = lo + (16u << 20);
-    for (uint64_t at = lo; at < hi && !found; at += CHUNK) {
+    for (uint64_t at = lo, next; at < hi && !found; at = next) {
         if (mc_expired(s->ctx)) break;
         uint64_t want = hi - at < CHUNK + OVER ? hi - at : CHUNK + OVER;
         size_t got = (size_t)md_read(s->d, at, buf, want);
+        next = at + CHUNK;
+        if (got < want && got <= CHUNK) {
+            uint64_t nr = next_region_va(s->d, at + got);
+            next = nr > at ? nr : hi;
+        }
         for (size_t i = 1; i + 4 < got && i < CHUNK + 1; i++) {
             if (buf[i - 1] != 0 || !isdigit(buf[i])) continue;
             size_t n = version_at(buf + i, got - i);

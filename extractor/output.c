@@ -682,6 +682,91 @@ static void put_input_head(const mc_writer *w, const mc_output_input *in)
     put_input_warnings(w, ib);
 }
 
+/* A merged record (--cape-analysis) is printed once, under its first source; the text writer
+ * remembers the other sources so that their own inputs point to it instead of looking empty. */
+typedef struct text_merged { char *path, *into; } text_merged;
+typedef struct text_state { text_merged *v; size_t n, cap; } text_state;
+
+static bool text_note_merged(mc_writer *w, const char *path, const char *into)
+{
+    text_state *st = w->state;
+    if (!st && !(st = w->state = calloc(1, sizeof *st)))
+        return false;
+    for (size_t i = 0; i < st->n; i++)
+        if (!strcmp(st->v[i].path, path) && !strcmp(st->v[i].into, into))
+            return true;
+    if (st->n == st->cap) {
+        size_t ncap = st->cap ? st->cap * 2 : 8;
+        text_merged *nv = ncap > SIZE_MAX / sizeof *nv ? NULL : realloc(st->v, ncap * sizeof *nv);
+        if (!nv)
+            return false;
+        st->v = nv;
+        st->cap = ncap;
+    }
+    text_merged m = {strdup(path), strdup(into)};
+    if (!m.path || !m.into) {
+        free(m.path);
+        free(m.into);
+        return false;
+    }
+    st->v[st->n++] = m;
+    return true;
+}
+
+static void text_release(mc_writer *w)
+{
+    text_state *st = w->state;
+    for (size_t i = 0; st && i < st->n; i++) {
+        free(st->v[i].path);
+        free(st->v[i].into);
+    }
+    if (st)
+        free(st->v);
+    free(st);
+    w->state = NULL;
+}
+
+/* The inputs a merged record came from; each source other than the input it is printed under
+ * is remembered for that source's own entry. */
+static void put_sources(mc_writer *w, const mc_output_input *in, const json_t *rec)
+{
+    const json_t *srcs = json_object_get(rec, "sources");
+    const char *into = sget(json_array_get(srcs, 0), "path");
+    size_t i;
+    json_t *src;
+    json_array_foreach(srcs, i, src) {
+        const char *path = sget(src, "path");
+        put_label(w, "source");
+        put_value(w, path ? path : "-", T_PLAIN);
+        const json_t *pid = json_object_get(src, "pid");
+        if (json_is_integer(pid))
+            fprintf(w->fp, " pid %" JSON_INTEGER_FORMAT, json_integer_value(pid));
+        if (json_object_get(src, "va")) {
+            fputs(" va ", w->fp);
+            put_va_field(w, src, "va");
+        }
+        fputc('\n', w->fp);
+        if (path && into && in->path && strcmp(path, in->path) && !text_note_merged(w, path, into))
+            fputs("    (out of memory: this source's own entry will not point here)\n", w->fp);
+    }
+}
+
+/* Returns how many merged records this input's configurations went into. */
+static size_t put_merged_into(const mc_writer *w, const mc_output_input *in)
+{
+    const text_state *st = w->state;
+    size_t n = 0;
+    for (size_t i = 0; st && in->path && i < st->n; i++) {
+        if (strcmp(st->v[i].path, in->path))
+            continue;
+        fputs("  merged into the record of ", w->fp);
+        put_value(w, st->v[i].into, T_PLAIN);
+        fputc('\n', w->fp);
+        n++;
+    }
+    return n;
+}
+
 static int text_input(mc_writer *w, const mc_output_input *in)
 {
     put_input_head(w, in);
@@ -695,8 +780,10 @@ static int text_input(mc_writer *w, const mc_output_input *in)
         if (!strcmp(record_type(in->records[i]), "error"))
             continue;
         put_record(w, in->records[i]);
+        put_sources(w, in, in->records[i]);
         shown++;
     }
+    shown += put_merged_into(w, in);
     if (shown == 0 && in->res->status == MC_INPUT_OK)
         fputs("  no configuration found\n", w->fp);
     fputc('\n', w->fp);
@@ -718,6 +805,7 @@ static const mc_writer_ops text_ops = {
     .machine = false,
     .input = text_input,
     .finish = text_finish,
+    .release = text_release,
 };
 
 /* ---------------------------------------------------------------- the writer */

@@ -644,6 +644,25 @@ START_TEST(engine_raw)
 }
 END_TEST
 
+/* The payload file itself (file layout): the PE reader maps each section at its RVA, leaving
+ * holes between headers and sections that the version search must step over. */
+START_TEST(engine_pe_file)
+{
+    const variant *v = &V[_i / 2];
+    fx_buf flat;
+    fx_buf_init(&flat);
+    fx_remcos_image(&v->r, false, 0, &flat);
+    md_open_opts o;
+    memset(&o, 0, sizeof o);
+    o.force_format = _i % 2 ? MD_FMT_UNKNOWN : MD_FMT_PE;
+    md_dump *d = open_buf(&flat, &o);
+    ck_assert_int_eq(d->format, MD_FMT_PE);
+    md_close(d);
+    engine_check(&flat, &o, v);
+    fx_buf_free(&flat);
+}
+END_TEST
+
 START_TEST(engine_lookalike)
 {
     fx_buf b;
@@ -686,6 +705,7 @@ int main(void)
     tcase_add_loop_test(te, engine_minidump, 0, NV);
     tcase_add_loop_test(te, engine_other_containers, 0, 2 * NV);
     tcase_add_loop_test(te, engine_raw, 0, NV);
+    tcase_add_loop_test(te, engine_pe_file, 0, 2 * NV);
     tcase_add_test(te, engine_lookalike);
     suite_add_tcase(s, te);
     SRunner *sr = srunner_create(s);

@@ -222,7 +222,9 @@ typedef struct run_out {
     mc_cape_run_stats st;
 } run_out;
 
-static void run_folder(bool merge, double deadline_in, run_out *ro)
+/* The folder's output in format; caller frees. */
+static char *run_folder_as(const char *format, bool merge, double deadline_in,
+                           mc_cape_run_stats *st)
 {
     mc_cape_analysis *a = NULL;
     char err[512];
@@ -231,11 +233,17 @@ static void run_folder(bool merge, double deadline_in, run_out *ro)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    mc_cape_run_opts o = {.engine = &eo, .format = "ndjson", .out = out,
+    mc_cape_run_opts o = {.engine = &eo, .format = format, .out = out,
                           .output = {.defang = -1}, .threads = 2, .merge = merge, .quiet = true};
-    ck_assert_msg(mc_cape_run(a, &o, &ro->st, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(mc_cape_run(a, &o, st, err, sizeof err) == 0, "%s", err);
     fclose(out);
     mc_cape_analysis_free(a);
+    return buf;
+}
+
+static void run_folder(bool merge, double deadline_in, run_out *ro)
+{
+    char *buf = run_folder_as("ndjson", merge, deadline_in, &ro->st);
     ro->recs = NULL;
     ro->n = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -507,6 +515,60 @@ START_TEST(run_merged)
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(c, "sources"),
                                                                        0), "pid")), 1240);
     run_free(&ro);
+}
+END_TEST
+
+/* The text block (up to the blank line) of the input whose path ends in suffix. */
+static char *text_block(const char *text, const char *suffix)
+{
+    for (const char *b = text; b && *b;) {
+        const char *nl = strchr(b, '\n');
+        const char *end = strstr(b, "\n\n");
+        size_t hl = nl ? (size_t)(nl - b) : strlen(b);
+        if (hl >= strlen(suffix) && !strncmp(b + hl - strlen(suffix), suffix, strlen(suffix)))
+            return strndup(b, end ? (size_t)(end - b) + 1 : strlen(b));
+        b = end ? end + 2 : NULL;
+    }
+    return NULL;
+}
+
+/* Text names a merged record's sources under it, and the inputs merged into another input's
+ * record point there instead of claiming nothing was found. */
+START_TEST(text_merged_sources)
+{
+    mc_cape_run_stats st;
+    char *text = run_folder_as("text", true, 0, &st);
+    char first[4200], cape_rel[100];
+    snprintf(first, sizeof first, "%s/memory/1236.dmp", dir);
+    snprintf(cape_rel, sizeof cape_rel, "CAPE/%s", cape_name);
+    char *a = text_block(text, "memory/1236.dmp");
+    char *b = text_block(text, cape_rel);
+    char *c = text_block(text, "memory/1240.dmp");
+    ck_assert_msg(a && b && c, "missing input in:\n%s", text);
+    /* every source of the A+B record, with its pid */
+    ck_assert_msg(strstr(a, "source     ") && strstr(a, "memory/1236.dmp pid 1236 va ") &&
+                  strstr(a, "memory/1240.dmp pid 1240 va ") && strstr(a, cape_rel),
+                  "sources not listed:\n%s", a);
+    ck_assert_ptr_null(strstr(a, "merged into"));
+    char want[4300];
+    snprintf(want, sizeof want, "  merged into the record of %s\n", first);
+    /* the payload's only config went into A's record */
+    ck_assert_msg(strstr(b, want) != NULL, "payload block:\n%s", b);
+    ck_assert_ptr_null(strstr(b, "no configuration found"));
+    ck_assert_ptr_null(strstr(b, "Remcos"));
+    /* 1240's copy of A went into A's record too; C (procdump of 1240) keeps its own */
+    ck_assert_msg(strstr(c, want) != NULL, "1240 block:\n%s", c);
+    ck_assert_ptr_null(strstr(c, "no configuration found"));
+    char procdump_rel[100];
+    snprintf(procdump_rel, sizeof procdump_rel, "procdump/%s", procdump_name);
+    char *p = text_block(text, procdump_rel);
+    ck_assert_msg(p && strstr(p, "Remcos version 5.1.2 Light") && !strstr(p, "merged into") &&
+                  strstr(p, "source     ") && strstr(p, "pid 1240 va "), "procdump block:\n%s", p);
+    free(p);
+    free(a);
+    free(b);
+    free(c);
+    free(text);
 }
 END_TEST
 
@@ -822,6 +884,7 @@ int main(void)
     tcase_add_test(tc, folder_walk);
     tcase_add_test(tc, run_unmerged);
     tcase_add_test(tc, run_merged);
+    tcase_add_test(tc, text_merged_sources);
     tcase_add_test(tc, run_deadline);
     tcase_add_test(tc, merge_rules);
     tcase_add_test(tc, correlate_groups);
