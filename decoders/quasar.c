@@ -188,17 +188,7 @@ static void resolve_item(const mc_dotnet *dn, qs_item *q)
     if (mc_dn_get_field(dn, q->it.field, &f) == MC_DN_OK) strlcpy(q->name, f.name, sizeof q->name);
     if (mc_dn_field_type(dn, q->it.field, &q->elem, &tname) == MC_DN_OK)
         q->special_folder = q->elem == 0x11 && strcmp(tname, "SpecialFolder") == 0;
-    if (q->it.kind == MC_DN_ITEM_COPY && (q->it.src_token >> 24) == 0x0A &&
-        strcmp(mc_dn_memberref_name(dn, q->it.src_token & 0xFFFFFF), "Empty") == 0 && q->elem == 0x0E) {
-        /* String.Empty: how some compilers store "" */
-        q->it.kind = MC_DN_ITEM_STR;
-        q->text = strdup("");
-        return;
-    }
-    if (q->it.kind != MC_DN_ITEM_STR) return;
-    char *buf = malloc(QS_MAX_TEXT);
-    if (buf && mc_dn_us_utf8(dn, q->it.us_token, buf, QS_MAX_TEXT, &q->va) == MC_DN_OK) q->text = buf;
-    else free(buf);
+    q->text = mc_dn_item_text(dn, &q->it, QS_MAX_TEXT, &q->va);
 }
 
 static size_t collect(const mc_dotnet *dn, const mc_dn_body *b, qs_cfg *q)

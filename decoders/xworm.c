@@ -75,20 +75,8 @@ static void cfg_free(xw_cfg *q)
 static void resolve_item(const mc_dotnet *dn, xw_item *x)
 {
     mc_dn_field f;
-    uint8_t elem = 0;
-    const char *tname = "";
     if (mc_dn_get_field(dn, x->it.field, &f) == MC_DN_OK) strlcpy(x->name, f.name, sizeof x->name);
-    if (x->it.kind == MC_DN_ITEM_COPY && (x->it.src_token >> 24) == 0x0A &&
-        mc_dn_field_type(dn, x->it.field, &elem, &tname) == MC_DN_OK && elem == 0x0E &&
-        strcmp(mc_dn_memberref_name(dn, x->it.src_token & 0xFFFFFF), "Empty") == 0) {
-        x->it.kind = MC_DN_ITEM_STR;   /* String.Empty: how some compilers store "" */
-        x->text = strdup("");
-        return;
-    }
-    if (x->it.kind != MC_DN_ITEM_STR) return;
-    char *buf = malloc(XW_MAX_TEXT);
-    if (buf && mc_dn_us_utf8(dn, x->it.us_token, buf, XW_MAX_TEXT, &x->va) == MC_DN_OK) x->text = buf;
-    else free(buf);
+    x->text = mc_dn_item_text(dn, &x->it, XW_MAX_TEXT, &x->va);
 }
 
 static size_t collect(const mc_dotnet *dn, const mc_dn_body *b, xw_cfg *q)

@@ -780,3 +780,21 @@ size_t mc_dn_each_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_hit
     }
     return total;
 }
+
+char *mc_dn_item_text(const mc_dotnet *dn, mc_dn_item *it, size_t max, uint64_t *va)
+{
+    uint8_t elem = 0;
+    const char *tname = "";
+    *va = 0;
+    if (it->kind == MC_DN_ITEM_COPY && (it->src_token >> 24) == 0x0A &&
+        mc_dn_field_type(dn, it->field, &elem, &tname) == MC_DN_OK && elem == 0x0E &&
+        strcmp(mc_dn_memberref_name(dn, it->src_token & 0xFFFFFF), "Empty") == 0) {
+        it->kind = MC_DN_ITEM_STR;
+        return strdup("");
+    }
+    if (it->kind != MC_DN_ITEM_STR || max == 0) return NULL;
+    char *buf = malloc(max);
+    if (buf && mc_dn_us_utf8(dn, it->us_token, buf, max, va) == MC_DN_OK) return buf;
+    free(buf);
+    return NULL;
+}

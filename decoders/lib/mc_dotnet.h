@@ -190,6 +190,12 @@ uint32_t mc_dn_find_method(const mc_dotnet *dn, uint32_t type_row, const char *n
 /* TypeDef row owning a Field row, 0 when none. */
 uint32_t mc_dn_field_owner(const mc_dotnet *dn, uint32_t field_row);
 
+/* The text a config item stores: the #US literal of an ldstr, or "" for a copy of String.Empty
+ * into a string field (how mcs compiles ""), which turns the item into MC_DN_ITEM_STR. Returns a
+ * malloc'd UTF-8 string of at most max bytes with its #US VA in *va (0 for String.Empty), or
+ * NULL when the item holds no text or its token is bad. */
+char *mc_dn_item_text(const mc_dotnet *dn, mc_dn_item *it, size_t max, uint64_t *va);
+
 /* Call fn once for every distinct image that a hit falls in and whose .NET metadata opens (hit
  * order, at most MC_DN_MAX_IMAGES images, stopping at the deadline); returns the sum of what fn
  * returned. The metadata is closed when fn returns. */
