@@ -1,5 +1,6 @@
 /* The ECMA-335 metadata reader on real mcs-compiled assemblies (fixtures/dotnet), in flat and
  * mapped layout, and on hostile mutations of them. */
+#include "fixtures/fx.h"
 #include "lib/mc_dotnet.h"
 #include "md_internal.h"
 #include "testutil.h"
@@ -21,25 +22,6 @@ static uint8_t *load(const char *name, size_t *len)
     uint8_t *p = tu_read_file(tu_src(rel), len);
     ck_assert_msg(p != NULL, "missing fixture %s", rel);
     return p;
-}
-
-/* The loader's view of a file: headers and each section at its RVA, zeros elsewhere. */
-static uint8_t *to_mapped(const uint8_t *f, size_t flen, size_t *mlen)
-{
-    uint32_t lfanew = md_le32(f + 0x3C);
-    uint16_t nsect = md_le16(f + lfanew + 6), optsz = md_le16(f + lfanew + 20);
-    uint32_t opt = lfanew + 24, soi = md_le32(f + opt + 56), soh = md_le32(f + opt + 60);
-    uint8_t *m = calloc(1, soi);
-    ck_assert_ptr_nonnull(m);
-    memcpy(m, f, soh < flen ? soh : flen);
-    for (unsigned i = 0; i < nsect; i++) {
-        const uint8_t *s = f + opt + optsz + 40 * i;
-        uint32_t va = md_le32(s + 12), raw = md_le32(s + 20), rawsz = md_le32(s + 16);
-        ck_assert(raw + rawsz <= flen && va + rawsz <= soi);
-        memcpy(m + va, f + raw, rawsz);
-    }
-    *mlen = soi;
-    return m;
 }
 
 static md_dump *open_raw(const uint8_t *p, size_t len)
@@ -152,14 +134,16 @@ END_TEST
 
 START_TEST(mapped_layout)
 {
-    size_t len, mlen;
+    size_t len;
     uint8_t *f = load("quasar14.exe", &len);
-    uint8_t *m = to_mapped(f, len, &mlen);
-    md_dump *d = open_raw(m, mlen);
+    fx_buf m;
+    fx_buf_init(&m);
+    fx_pe_map(f, len, &m);
+    md_dump *d = open_raw(m.p, m.len);
     check_quasar14(d, MD_LAYOUT_FLAT, MD_LAYOUT_MAPPED);
     check_quasar14(d, MD_LAYOUT_MAPPED, MD_LAYOUT_MAPPED);
     md_close(d);
-    free(m);
+    fx_buf_free(&m);
     free(f);
 }
 END_TEST

@@ -26,34 +26,6 @@ static uint8_t *load(const char *name, size_t *len)
     return p;
 }
 
-/* Loader layout built from the section table of a flat file. */
-static uint8_t *to_mapped(const uint8_t *f, size_t flen, size_t *mlen)
-{
-    uint32_t lfanew = md_le32(f + 0x3C);
-    uint16_t nsect = md_le16(f + lfanew + 6), optsz = md_le16(f + lfanew + 20);
-    uint32_t opt = lfanew + 24, soi = md_le32(f + opt + 56), soh = md_le32(f + opt + 60);
-    uint8_t *m = calloc(1, soi);
-    ck_assert_ptr_nonnull(m);
-    memcpy(m, f, soh < flen ? soh : flen);
-    for (unsigned i = 0; i < nsect; i++) {
-        const uint8_t *s = f + opt + optsz + 40 * i;
-        uint32_t va = md_le32(s + 12), raw = md_le32(s + 20), rawsz = md_le32(s + 16);
-        memcpy(m + va, f + raw, rawsz);
-    }
-    *mlen = soi;
-    return m;
-}
-
-/* A CLR System.String object: MethodTable pointer, int32 length, UTF-16 chars, NUL char. */
-static void put_clr_string(fx_buf *b, const char *s)
-{
-    fx_align(b, 8);
-    fx_put_u64(b, MT_PTR);
-    fx_put_u32(b, (uint32_t)strlen(s));
-    fx_put_utf16(b, s);
-    fx_put_u16(b, 0);
-}
-
 typedef struct dump_spec {
     const char *fixture;      /* NULL: no .NET image (wiped) */
     bool mapped;
@@ -88,15 +60,10 @@ static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
     fx_buf_free(&dll);
     fx_put_zeros(out, IMG_OFF - out->len);
     if (sp->fixture) {
-        size_t flen, mlen;
+        size_t flen;
         uint8_t *f = load(sp->fixture, &flen);
-        if (sp->mapped) {
-            uint8_t *m = to_mapped(f, flen, &mlen);
-            fx_put(out, m, mlen);
-            free(m);
-        } else {
-            fx_put(out, f, flen);
-        }
+        if (sp->mapped) fx_pe_map(f, flen, out);
+        else fx_put(out, f, flen);
         free(f);
     } else {
         fx_put_zeros(out, 0x4000);
@@ -104,8 +71,8 @@ static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
     fx_align(out, 0x1000);
     *heap_off = out->len;
     for (size_t i = 0; i < sp->nheap; i++) {
-        put_clr_string(out, "System.Collections.Generic");
-        put_clr_string(out, sp->heap[i]);
+        fx_put_clr_string(out, 8, MT_PTR, "System.Collections.Generic");
+        fx_put_clr_string(out, 8, MT_PTR, sp->heap[i]);
     }
     fx_put_zeros(out, 0x100);
     fx_align(out, 0x1000);
