@@ -79,7 +79,7 @@ static const uint8_t AES_IV[16] = {0x32, 0x31, 0x12, 0x23, 0x34, 0x45, 0x56, 0x6
 /* ---- scenes and containers ---- */
 
 enum { WITH_MAPPED = 1, WITH_FLAT = 2, WITH_INJECTED = 4 };
-enum { C_MINIDUMP = 0, C_CUCKOO, C_ELFCORE, C_GZIP, C__COUNT };
+enum { C_MINIDUMP = TU_MINIDUMP, C_CUCKOO = TU_CUCKOO, C_ELFCORE = TU_ELFCORE, C_GZIP = TU_GZIP, C__COUNT = TU__CONTAINERS };
 
 typedef struct scene {
     fx_buf img, heap, noise;
@@ -133,61 +133,20 @@ static void scene_free(scene *s)
 static void container(const fx_region *regs, size_t n, const fx_module *m, int arch, int kind, fx_buf *out)
 {
     fx_process p = {4242, arch, regs, n, m, m && m->base ? 1 : 0};
-    fx_buf md;
-    fx_buf_init(out);
-    switch (kind) {
-    case C_MINIDUMP: fx_minidump(&p, FX_MD_FULL, out); break;
-    case C_CUCKOO: fx_cuckoo(&p, out); break;
-    case C_ELFCORE: fx_elfcore(&p, 64, FX_ELF_PAGES, out); break;
-    default:
-        fx_buf_init(&md);
-        fx_minidump(&p, FX_MD_FULL, &md);
-        fx_deflate(&md, true, out);
-        fx_buf_free(&md);
-    }
+    tu_write_container(&p, (tu_container)kind, out);
 }
 
 /* ---- engine ---- */
 
-typedef struct run { mc_input_result res; size_t nconfigs; json_t *cfg[8]; } run;
 
-static void engine_run(const fx_buf *in, const md_open_opts *open, run *r)
-{
-    static const char *const fam[] = {"rokrat"};
-    mc_engine_opts o;
-    memset(&o, 0, sizeof o);
-    o.families = fam;
-    o.nfamilies = 1;
-    if (open) o.open = *open;
-    mc_engine *e = NULL;
-    char err[512];
-    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "engine: %s", err);
-    memset(r, 0, sizeof *r);
-    mc_input inp = {"fixture", in->p, in->len, 0, NULL};
-    mc_engine_scan(e, &inp, &r->res);
-    ck_assert_msg(r->res.status == MC_INPUT_OK, "scan: %s", r->res.error);
-    mc_engine_free(e);
-    for (size_t i = 0; i < r->res.nrecords; i++) {
-        json_t *rec = r->res.records[i];
-        const char *rt = json_string_value(json_object_get(rec, "record_type"));
-        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8) r->cfg[r->nconfigs++] = json_object_get(rec, "config");
-    }
-}
 
-static bool str_in(json_t *arr, const char *want)
-{
-    json_t *v;
-    size_t i;
-    json_array_foreach(arr, i, v) if (json_string_value(v) && strcmp(json_string_value(v), want) == 0) return true;
-    return false;
-}
 
 static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 static void check_config(json_t *cfg, const variant *v)
 {
     ck_assert_str_eq(jstr(cfg, "family"), "rokrat");
-    ck_assert(str_in(json_object_get(cfg, "category"), "rat"));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "category"), "rat"));
     json_t *http = json_object_get(cfg, "http");
     ck_assert_msg(json_array_size(http) == v->nhttp, "%s: %zu http entries", v->name, json_array_size(http));
     for (size_t k = 0; k < v->nhttp; k++) {
@@ -210,7 +169,7 @@ static void check_config(json_t *cfg, const variant *v)
     }
     json_t *pw = json_object_get(cfg, "password");
     ck_assert_uint_eq(json_array_size(pw), v->nreq);
-    for (size_t i = 0; i < v->nreq; i++) ck_assert(str_in(pw, v->req[i].token));
+    for (size_t i = 0; i < v->nreq; i++) ck_assert(tu_json_has_str(pw, v->req[i].token));
     json_t *enc = json_array_get(json_object_get(cfg, "encryption"), 0);
     if (v->aes) {
         ck_assert_str_eq(jstr(enc, "key"), "2b7ea51628aed2a6abf7158809cf4f3c");
@@ -230,8 +189,8 @@ START_TEST(engine_containers)
     fx_buf dump;
     scene_build(&s, v, layout);
     container(s.regions, s.nregions, &s.module, s.arch, _i % C__COUNT, &dump);
-    run r;
-    engine_run(&dump, NULL, &r);
+    tu_run r;
+    tu_engine_run("rokrat", &dump, NULL, &r);
     ck_assert_msg(r.nconfigs == 1, "%s: %zu configs", v->name, r.nconfigs);
     check_config(r.cfg[0], v);
     mc_input_result_clear(&r.res);
@@ -258,8 +217,8 @@ START_TEST(engine_raw)
     o.force_format = MD_FMT_RAW;
     o.raw_base = 0x10000000;
     o.has_raw_base = true;
-    run r;
-    engine_run(&raw, &o, &r);
+    tu_run r;
+    tu_engine_run("rokrat", &raw, &o, &r);
     ck_assert_uint_eq(r.nconfigs, 1);
     check_config(r.cfg[0], v);
     mc_input_result_clear(&r.res);
@@ -278,8 +237,8 @@ START_TEST(aes_only)
     fx_rokrat_image(&r, true, IMG_VA, &img);
     fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
     container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
-    run rr;
-    engine_run(&dump, NULL, &rr);
+    tu_run rr;
+    tu_engine_run("rokrat", &dump, NULL, &rr);
     ck_assert_uint_eq(rr.nconfigs, 1);
     json_t *rec = rr.res.records[0];
     ck_assert_str_eq(jstr(rec, "status"), "partial");
@@ -297,8 +256,8 @@ static size_t configs_in(const fx_region *regs, size_t n, int arch)
 {
     fx_buf dump;
     container(regs, n, NULL, arch, C_MINIDUMP, &dump);
-    run r;
-    engine_run(&dump, NULL, &r);
+    tu_run r;
+    tu_engine_run("rokrat", &dump, NULL, &r);
     size_t k = r.nconfigs;
     mc_input_result_clear(&r.res);
     fx_buf_free(&dump);
@@ -407,8 +366,8 @@ START_TEST(shared_vectors)
         fx_rokrat_image_with_encoded(&r, enc, n, true, IMG_VA, &img);
         fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
         container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
-        run rr;
-        engine_run(&dump, NULL, &rr);
+        tu_run rr;
+        tu_engine_run("rokrat", &dump, NULL, &rr);
         ck_assert_uint_eq(rr.nconfigs, 1);
         json_t *http = json_object_get(rr.cfg[0], "http");
         ck_assert_uint_eq(json_array_size(http), 1);

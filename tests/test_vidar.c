@@ -130,64 +130,23 @@ static void scene_free(scene *s)
     fx_buf_free(&s->noise);
 }
 
-enum { C_MINIDUMP = 0, C_CUCKOO, C_ELFCORE, C_GZIP, C__COUNT };
+enum { C_MINIDUMP = TU_MINIDUMP, C_CUCKOO = TU_CUCKOO, C_ELFCORE = TU_ELFCORE, C_GZIP = TU_GZIP, C__COUNT = TU__CONTAINERS };
 
 static void scene_container(const scene *s, int container, fx_buf *out)
 {
     fx_process p = {4242, s->arch, s->regions, s->nregions, &s->module, s->module.base ? 1 : 0};
-    fx_buf md;
-    fx_buf_init(out);
-    switch (container) {
-    case C_MINIDUMP: fx_minidump(&p, FX_MD_FULL, out); break;
-    case C_CUCKOO: fx_cuckoo(&p, out); break;
-    case C_ELFCORE: fx_elfcore(&p, 64, FX_ELF_PAGES, out); break;
-    default:
-        fx_buf_init(&md);
-        fx_minidump(&p, FX_MD_FULL, &md);
-        fx_deflate(&md, true, out);
-        fx_buf_free(&md);
-    }
+    tu_write_container(&p, (tu_container)container, out);
 }
 
 /* ---- engine ---- */
 
-typedef struct run { mc_input_result res; size_t nconfigs; json_t *cfg[8]; } run;
 
-static void engine_run(const fx_buf *in, const md_open_opts *open, run *r)
-{
-    static const char *const fam[] = {"vidar"};
-    mc_engine_opts o;
-    memset(&o, 0, sizeof o);
-    o.families = fam;
-    o.nfamilies = 1;
-    if (open) o.open = *open;
-    mc_engine *e = NULL;
-    char err[512];
-    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "engine: %s", err);
-    memset(r, 0, sizeof *r);
-    mc_input inp = {"fixture", in->p, in->len, 0, NULL};
-    mc_engine_scan(e, &inp, &r->res);
-    ck_assert_msg(r->res.status == MC_INPUT_OK, "scan: %s", r->res.error);
-    mc_engine_free(e);
-    for (size_t i = 0; i < r->res.nrecords; i++) {
-        json_t *rec = r->res.records[i];
-        const char *rt = json_string_value(json_object_get(rec, "record_type"));
-        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8) r->cfg[r->nconfigs++] = json_object_get(rec, "config");
-    }
-}
 
-static bool str_in(json_t *arr, const char *want)
-{
-    json_t *v;
-    size_t i;
-    json_array_foreach(arr, i, v) if (json_string_value(v) && strcmp(json_string_value(v), want) == 0) return true;
-    return false;
-}
 
 static void check_config(json_t *cfg, const variant *v)
 {
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), "vidar");
-    ck_assert(str_in(json_object_get(cfg, "category"), "infostealer"));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "category"), "infostealer"));
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), v->version);
     json_t *http = json_object_get(cfg, "http");
     ck_assert_msg(json_array_size(http) == v->nhttp, "%s: %zu http entries", v->name, json_array_size(http));
@@ -207,9 +166,9 @@ static void check_config(json_t *cfg, const variant *v)
     }
     if (v->build) {
         ck_assert_uint_eq(json_array_size(json_object_get(cfg, "identifier")), 1);
-        ck_assert(str_in(json_object_get(cfg, "identifier"), v->build));
-        ck_assert(str_in(json_object_get(cfg, "campaign_id"), "camp-a"));
-        ck_assert(str_in(json_object_get(cfg, "campaign_id"), "camp-b"));
+        ck_assert(tu_json_has_str(json_object_get(cfg, "identifier"), v->build));
+        ck_assert(tu_json_has_str(json_object_get(cfg, "campaign_id"), "camp-a"));
+        ck_assert(tu_json_has_str(json_object_get(cfg, "campaign_id"), "camp-b"));
         char hex[33];
         for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", v->v.key16[i]);
         json_t *enc = json_array_get(json_object_get(cfg, "encryption"), 0);
@@ -220,11 +179,11 @@ static void check_config(json_t *cfg, const variant *v)
     if (v->v.era == 2) {
         json_t *ds = json_object_get(cfg, "decoded_strings");
         ck_assert_uint_eq(json_array_size(ds), v->v.nstrings);
-        for (size_t i = 0; i < v->v.nstrings; i++) ck_assert(str_in(ds, v->v.strings[i]));
+        for (size_t i = 0; i < v->v.nstrings; i++) ck_assert(tu_json_has_str(ds, v->v.strings[i]));
     }
 }
 
-static void check_run(const run *r, const variant *v)
+static void check_run(const tu_run *r, const variant *v)
 {
     ck_assert_msg(r->nconfigs >= 1, "%s: no config", v->name);
     for (size_t i = 0; i < r->nconfigs; i++) check_config(r->cfg[i], v);
@@ -240,8 +199,8 @@ START_TEST(engine_containers)
     fx_buf dump;
     scene_build(&s, v, layout);
     scene_container(&s, container, &dump);
-    run r;
-    engine_run(&dump, NULL, &r);
+    tu_run r;
+    tu_engine_run("vidar", &dump, NULL, &r);
     check_run(&r, v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&dump);
@@ -268,8 +227,8 @@ START_TEST(engine_raw)
     o.force_format = MD_FMT_RAW;
     o.raw_base = 0x10000000;
     o.has_raw_base = true;
-    run r;
-    engine_run(&raw, &o, &r);
+    tu_run r;
+    tu_engine_run("vidar", &raw, &o, &r);
     check_run(&r, v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&raw);
@@ -284,8 +243,8 @@ static size_t configs_in(const fx_region *regs, size_t n, int arch)
     fx_buf dump;
     fx_buf_init(&dump);
     fx_minidump(&p, FX_MD_FULL, &dump);
-    run r;
-    engine_run(&dump, NULL, &r);
+    tu_run r;
+    tu_engine_run("vidar", &dump, NULL, &r);
     size_t k = r.nconfigs;
     mc_input_result_clear(&r.res);
     fx_buf_free(&dump);
@@ -404,12 +363,12 @@ START_TEST(shared_vectors)
     fx_buf dump;
     fx_buf_init(&dump);
     fx_minidump(&p, FX_MD_FULL, &dump);
-    run rr;
-    engine_run(&dump, NULL, &rr);
+    tu_run rr;
+    tu_engine_run("vidar", &dump, NULL, &rr);
     ck_assert_uint_eq(rr.nconfigs, 1);
     json_t *c = rr.cfg[0];
     ck_assert_str_eq(json_string_value(json_object_get(c, "version")), pt[0]);
-    ck_assert(str_in(json_object_get(c, "identifier"), pt[2]));
+    ck_assert(tu_json_has_str(json_object_get(c, "identifier"), pt[2]));
     json_t *http = json_object_get(c, "http");
     ck_assert_uint_eq(json_array_size(http), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(http, 0), "uri")), pt[1]);

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <check.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,4 +66,54 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     fclose(f);
     if (p) { p[n] = 0; *len = (size_t)n; }
     return p;
+}
+
+void tu_write_container(const fx_process *p, tu_container c, fx_buf *out)
+{
+    fx_buf_init(out);
+    switch (c) {
+    case TU_MINIDUMP: fx_minidump(p, FX_MD_FULL, out); break;
+    case TU_CUCKOO: fx_cuckoo(p, out); break;
+    case TU_ELFCORE: fx_elfcore(p, 64, FX_ELF_PAGES, out); break;
+    default: {
+        fx_buf md;
+        fx_buf_init(&md);
+        fx_minidump(p, FX_MD_FULL, &md);
+        fx_deflate(&md, true, out);
+        fx_buf_free(&md);
+    }
+    }
+}
+
+void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *open, tu_run *r)
+{
+    const char *fam[] = {family};
+    mc_engine_opts o;
+    memset(&o, 0, sizeof o);
+    o.families = fam;
+    o.nfamilies = 1;
+    if (open) o.open = *open;
+    mc_engine *e = NULL;
+    char err[512];
+    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "engine: %s", err);
+    memset(r, 0, sizeof *r);
+    mc_input inp = {"fixture", in->p, in->len, 0, NULL};
+    mc_engine_scan(e, &inp, &r->res);
+    ck_assert_msg(r->res.status == MC_INPUT_OK, "scan: %s", r->res.error);
+    mc_engine_free(e);
+    for (size_t i = 0; i < r->res.nrecords; i++) {
+        json_t *rec = r->res.records[i];
+        const char *rt = json_string_value(json_object_get(rec, "record_type"));
+        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8)
+            r->cfg[r->nconfigs++] = json_object_get(rec, "config");
+    }
+}
+
+bool tu_json_has_str(json_t *arr, const char *want)
+{
+    json_t *v;
+    size_t i;
+    json_array_foreach(arr, i, v)
+        if (json_string_value(v) && strcmp(json_string_value(v), want) == 0) return true;
+    return false;
 }

@@ -2,6 +2,10 @@
 #ifndef MEMCFG_TESTUTIL_H
 #define MEMCFG_TESTUTIL_H
 
+#include "extractor/memcfg.h"
+#include "fixtures/fx.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,5 +17,22 @@ const char *tu_shared(const char *rel);
 const char *tu_tmpdir(void);
 /* Read a whole file; NULL on error. */
 uint8_t *tu_read_file(const char *path, size_t *len);
+
+/* The containers family tests place a process in, each written by its fx_* writer (gzip wraps a
+ * full minidump). out is initialised here. */
+typedef enum tu_container { TU_MINIDUMP = 0, TU_CUCKOO, TU_ELFCORE, TU_GZIP, TU__CONTAINERS } tu_container;
+void tu_write_container(const fx_process *p, tu_container c, fx_buf *out);
+
+/* One engine pass of a single family over an in-memory input; the scan must succeed. cfg[] holds
+ * the MACO objects of the config records (owned by res; free with mc_input_result_clear). */
+typedef struct tu_run {
+    mc_input_result res;
+    size_t nconfigs;
+    json_t *cfg[8];
+} tu_run;
+void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *open, tu_run *r);
+
+/* True when the JSON array holds the string want. */
+bool tu_json_has_str(json_t *arr, const char *want);
 
 #endif
