@@ -4,6 +4,9 @@
  * ldstr/stsfld items in IL order (families.md §2.1). The key string is stored in clear among
  * them. Three crypto generations exist (§2.2); the HMAC of the 1.3/1.4 blobs proves a key, and
  * for 1.0-1.2 (MD5 key, no MAC) every encrypted item must decrypt to padded, printable UTF-8.
+ * A fork (§2.5) keeps a password and a salt array in Settings and derives both the AES-256 key
+ * and a fixed IV with PBKDF2; its literals are bare ciphertext, so it gets the same no-MAC proof
+ * plus a hosts list that parses.
  * Decrypted copies on the GC heap (CLR string objects) corroborate the static decode, and stand
  * in for it, at low confidence, when the image is gone.
  */
@@ -31,11 +34,12 @@ extern const char mc_rules_quasar[];
 #define QS_MAX_IL_TOTAL (8u << 20)
 #define QS_HEAP_WINDOW 0x10000    /* bytes around a heap mutex searched for the hosts string */
 #define QS_MIN_STRINGS 5
+#define QS_FIXIV_ITERATIONS 1000u /* Rfc2898DeriveBytes' default count, which the fork keeps */
 
 /* The Quasar salt and the Aes256 derivation/verification live in lib/aesrat.c (shared with
  * AsyncRAT, DcRat, VenomRAT). */
 
-typedef enum qs_gen { QS_GEN_NONE = 0, QS_GEN_12, QS_GEN_13, QS_GEN_14 } qs_gen;
+typedef enum qs_gen { QS_GEN_NONE = 0, QS_GEN_12, QS_GEN_13, QS_GEN_14, QS_GEN_FIXIV } qs_gen;
 
 typedef struct qs_item {
     mc_dn_item it;
@@ -65,6 +69,7 @@ typedef struct qs_cfg {
     mc_aes_mode mode;
     uint8_t key[32];
     size_t key_len;
+    uint8_t iv[16];           /* QS_GEN_FIXIV: the IV derived with the key */
     const uint8_t *salt;
     size_t salt_len;
     unsigned iterations;
@@ -99,8 +104,8 @@ static bool all_match(const char *s, int (*pred)(int), size_t want)
 
 static int is_upper_hex(int c) { return isdigit(c) || (c >= 'A' && c <= 'F'); }
 
-/* Decoded blob of a base64 literal, or -1 when the literal is not one. */
-static long b64_blob(const char *text, uint8_t **out)
+/* Decoded blob of a base64 literal of at least min bytes, or -1 when the literal is not one. */
+static long b64_blob_min(const char *text, long min, uint8_t **out)
 {
     size_t len = strlen(text);
     *out = NULL;
@@ -108,9 +113,39 @@ static long b64_blob(const char *text, uint8_t **out)
     uint8_t *b = malloc(3 * (len / 4) + 3);
     if (!b) return -1;
     long n = mc_b64_decode(text, len, b);
-    if (n < 32) { free(b); return -1; }
+    if (n < min) { free(b); return -1; }
     *out = b;
     return n;
+}
+
+/* Every generation but the fixed-IV fork puts a 16- or 48-byte header before the ciphertext. */
+static long b64_blob(const char *text, uint8_t **out) { return b64_blob_min(text, 32, out); }
+
+/* Decoded blob of a literal shaped like an encrypted item of q's generation, or -1. */
+static long gen_blob(const qs_cfg *q, const char *text, uint8_t **out)
+{
+    if (q->gen != QS_GEN_FIXIV) return b64_blob(text, out);
+    long n = b64_blob_min(text, 16, out);
+    if (n >= 0 && n % 16 != 0) { free(*out); *out = NULL; return -1; }
+    return n;
+}
+
+static bool is_hosts_shape(const char *s)
+{
+    return strchr(s, ':') && s[strlen(s) - 1] == ';';
+}
+
+/* A `host:port;...` list whose first entry is a valid host and port. */
+static bool hosts_parse(const char *s)
+{
+    if (!is_hosts_shape(s)) return false;
+    char host[MC_HOST_MAX], first[512];
+    long port;
+    size_t fl = (size_t)(strchr(s, ';') - s);
+    if (fl >= sizeof first) return false;
+    memcpy(first, s, fl);
+    first[fl] = 0;
+    return mc_split_hostport(first, host, sizeof host, &port) && port > 0 && mc_is_host(host);
 }
 
 /* ---- AES setup hints from the IL of every method ---- */
@@ -216,12 +251,15 @@ static char *decrypt_item(const qs_cfg *q, const char *text, const uint8_t *hmac
                           mc_aes_mode mode)
 {
     uint8_t *blob;
-    long n = b64_blob(text, &blob);
+    long n = gen_blob(q, text, &blob);
     if (n < 0) return NULL;
     char *res = malloc((size_t)n + 1);
     size_t outlen = 0;
     bool ok = false;
-    if (res && q->gen == QS_GEN_12)
+    if (res && q->gen == QS_GEN_FIXIV)
+        ok = mc_aes_decrypt(mode, q->key, q->key_len, q->iv, blob, (size_t)n, true, (uint8_t *)res,
+                            &outlen);
+    else if (res && q->gen == QS_GEN_12)
         ok = (size_t)n > 16 && ((size_t)n - 16) % 16 == 0 &&
              mc_aes_decrypt(mode, q->key, q->key_len, blob, blob + 16, (size_t)n - 16, true,
                             (uint8_t *)res, &outlen);
@@ -237,7 +275,9 @@ static char *decrypt_item(const qs_cfg *q, const char *text, const uint8_t *hmac
 
 static const mc_aes_mode mode_order[3] = {MC_AES_CBC, MC_AES_CFB8, MC_AES_CFB128};
 
-/* Decrypt every encrypted literal; for the MAC-less generation all of them must decrypt. */
+static bool has_mac(const qs_cfg *q) { return q->gen == QS_GEN_13 || q->gen == QS_GEN_14; }
+
+/* Decrypt every encrypted literal; for the MAC-less generations all of them must decrypt. */
 static size_t decrypt_all(qs_cfg *q, const uint8_t *hk, size_t hk_len, const qs_hints *h)
 {
     size_t best = 0;
@@ -250,7 +290,7 @@ static size_t decrypt_all(qs_cfg *q, const uint8_t *hk, size_t hk_len, const qs_
             qs_item *it = &q->items[i];
             if (it->it.kind != MC_DN_ITEM_STR || (int)i == q->key_idx) continue;
             uint8_t *blob;
-            long bn = b64_blob(it->text, &blob);
+            long bn = gen_blob(q, it->text, &blob);
             free(blob);
             if (bn < 0) continue;
             enc++;
@@ -258,7 +298,7 @@ static size_t decrypt_all(qs_cfg *q, const uint8_t *hk, size_t hk_len, const qs_
             it->plain = decrypt_item(q, it->text, hk, hk_len, mode);
             if (it->plain) ok++;
         }
-        if (ok > 0 && (q->gen != QS_GEN_12 || ok == enc)) { q->mode = mode; return ok; }
+        if (ok > 0 && (has_mac(q) || ok == enc)) { q->mode = mode; return ok; }
         if (ok > best) best = ok;
     }
     for (size_t i = 0; i < q->n; i++) { free(q->items[i].plain); q->items[i].plain = NULL; }
@@ -330,6 +370,47 @@ static bool try_md5(qs_cfg *q, const char *pw, const qs_hints *h)
     return false;
 }
 
+static void drop_plains(qs_cfg *q)
+{
+    for (size_t i = 0; i < q->n; i++) { free(q->items[i].plain); q->items[i].plain = NULL; }
+}
+
+static bool plain_hosts(const qs_cfg *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (q->items[i].plain && hosts_parse(q->items[i].plain)) return true;
+    return false;
+}
+
+/* The fixed-IV fork: dk = PBKDF2-SHA1(password, salt, 48); key dk[0:32], IV dk[32:48]. The salt
+ * comes from the IL (the Quasar salt too, for a fork that kept it); the count is the .NET
+ * default unless the IL passes one. */
+static bool try_fixed_iv(qs_cfg *q, const char *pw, const qs_hints *h)
+{
+    uint8_t dk[MC_AESRAT_DK_LEN];
+    unsigned iters[2] = {QS_FIXIV_ITERATIONS, h->iterations};
+    q->gen = QS_GEN_FIXIV;
+    q->key_len = 32;
+    for (size_t s = 0; s <= h->nsalts; s++) {
+        const uint8_t *salt = s == 0 ? mc_aesrat_quasar_salt : h->salts[s - 1];
+        size_t salt_len = s == 0 ? sizeof mc_aesrat_quasar_salt : h->salt_len[s - 1];
+        for (int k = 0; k < 2; k++) {
+            if (!iters[k] || (k == 1 && iters[1] == iters[0])) continue;
+            if (!mc_aesrat_derive(pw, strlen(pw), salt, salt_len, iters[k], dk)) break;
+            memcpy(q->key, dk, 32);
+            memcpy(q->iv, dk + 32, 16);
+            q->salt = salt;
+            q->salt_len = salt_len;
+            q->iterations = iters[k];
+            /* No MAC: at least three literals, all decrypting, and a hosts list that parses. */
+            if (decrypt_all(q, NULL, 0, h) >= 3 && plain_hosts(q)) return true;
+            drop_plains(q);
+        }
+    }
+    q->gen = QS_GEN_NONE;
+    return false;
+}
+
 /* Key candidates: plain literals, thumbprint shape first, then 20-char alphanumerics. */
 static size_t key_candidates(const qs_cfg *q, int *idx)
 {
@@ -341,9 +422,9 @@ static size_t key_candidates(const qs_cfg *q, int *idx)
             bool hex40 = all_match(it->text, is_upper_hex, 40);
             bool alnum20 = all_match(it->text, isalnum, 20);
             uint8_t *b;
-            long bn = b64_blob(it->text, &b);
+            long bn = b64_blob_min(it->text, 16, &b);
             free(b);
-            bool blobby = bn >= 32 && bn % 16 == 0;
+            bool blobby = bn >= 16 && bn % 16 == 0;
             if ((pass == 0 && hex40) || (pass == 1 && alnum20 && !hex40) ||
                 (pass == 2 && !hex40 && !alnum20 && !blobby))
                 idx[n++] = (int)i;
@@ -361,6 +442,7 @@ static bool crack(const mc_decode_ctx *ctx, qs_cfg *q, const qs_hints *h)
         q->key_idx = cand[i];
         if (probe48 && try_pbkdf(q, pw, h, probe48)) return true;
         if (probe16 && try_md5(q, pw, h)) return true;
+        if (try_fixed_iv(q, pw, h)) return true;
     }
     q->key_idx = -1;
     q->gen = QS_GEN_NONE;
@@ -383,25 +465,21 @@ static const char *const bools14[] = {"install", "startup", "hide_file", "enable
 static const char *canon_name(const qs_cfg *q, size_t pos, bool aligned)
 {
     if (!aligned) return NULL;
-    if (q->gen == QS_GEN_14) return pos < 11 ? schema14[pos] : NULL;
+    if (q->gen == QS_GEN_14 || q->gen == QS_GEN_FIXIV) return pos < 11 ? schema14[pos] : NULL;
     if (q->gen == QS_GEN_13) return pos < 11 ? schema13[pos] : NULL;
     return pos < 10 ? schema12[pos] : NULL;
 }
 
 static bool schema_aligned(const qs_cfg *q)
 {
-    size_t key_pos = q->gen == QS_GEN_14 ? 6 : q->gen == QS_GEN_13 ? 8 : 7, pos = 0;
+    size_t key_pos = q->gen == QS_GEN_14 || q->gen == QS_GEN_FIXIV ? 6 : q->gen == QS_GEN_13 ? 8 : 7;
+    size_t pos = 0;
     for (size_t i = 0; i < q->n; i++) {
         if (q->items[i].it.kind != MC_DN_ITEM_STR) continue;
         if ((int)i == q->key_idx) return pos == key_pos;
         pos++;
     }
     return false;
-}
-
-static bool is_hosts_shape(const char *s)
-{
-    return strchr(s, ':') && s[strlen(s) - 1] == ';';
 }
 
 static bool is_guid(const char *s)
@@ -467,6 +545,7 @@ static void emit_crypto(mc_config *c, const qs_cfg *q)
         .algorithm = algs[q->key_len == 32][m],
         .mode = m == 0 ? "CBC" : "CFB",
         .key = q->key, .key_len = q->key_len,
+        .iv = q->gen == QS_GEN_FIXIV ? q->iv : NULL, .iv_len = q->gen == QS_GEN_FIXIV ? 16 : 0,
         .salt = q->salt, .salt_len = q->salt_len,
         .password = k->text,
         .usage = "config",
@@ -476,7 +555,7 @@ static void emit_crypto(mc_config *c, const qs_cfg *q)
     mc_cfg_other(c, "key_derivation", json_string(q->gen == QS_GEN_12 ? "MD5" : "PBKDF2-HMAC-SHA1"),
                  mc_at(k->va, MC_FORM_PLAINTEXT));
     if (q->iterations) mc_cfg_other(c, "kdf_iterations", json_integer(q->iterations), mc_at(0, MC_FORM_PLAINTEXT));
-    mc_cfg_other(c, "integrity", json_string(q->gen == QS_GEN_12 ? "none" : "HMAC-SHA256"),
+    mc_cfg_other(c, "integrity", json_string(has_mac(q) ? "HMAC-SHA256" : "none"),
                  mc_at(0, MC_FORM_PLAINTEXT));
 }
 
@@ -608,6 +687,16 @@ static void emit_template(mc_results *out, const qs_cfg *q)
     mc_cfg_warn(c, "unbuilt client: every string setting is empty or a placeholder");
 }
 
+static const char *gen_name(qs_gen g)
+{
+    switch (g) {
+    case QS_GEN_14: return "1.4";
+    case QS_GEN_13: return "1.3";
+    case QS_GEN_FIXIV: return "1.4-fork-fixed-iv";
+    default: return "1.0-1.2";
+    }
+}
+
 static bool emit_config(const mc_decode_ctx *ctx, const md_dump *d, mc_results *out, qs_cfg *q)
 {
     mc_config *c = mc_cfg_new(out, "quasar", q->anchor);
@@ -626,11 +715,10 @@ static bool emit_config(const mc_decode_ctx *ctx, const md_dump *d, mc_results *
     emit_crypto(c, q);
     emit_scalars(c, q, &o);
     emit_paths(c, &o);
-    mc_cfg_other(c, "generation", json_string(q->gen == QS_GEN_14 ? "1.4" : q->gen == QS_GEN_13 ? "1.3" : "1.0-1.2"),
-                 mc_at(q->anchor, MC_FORM_PLAINTEXT));
+    mc_cfg_other(c, "generation", json_string(gen_name(q->gen)), mc_at(q->anchor, MC_FORM_PLAINTEXT));
     if (!aligned) mc_cfg_warn(c, "string items do not follow a known Quasar field order; fields mapped by value shape");
     size_t heap = corroborate(ctx, d, c, &o);
-    int conf = q->gen == QS_GEN_12 ? 70 : 85;
+    int conf = has_mac(q) ? 85 : 70;
     conf += (int)heap * 3;
     mc_cfg_status(c, o.hosts ? MC_STATUS_COMPLETE : MC_STATUS_PARTIAL, conf > 99 ? 99 : conf);
     return true;
@@ -675,16 +763,7 @@ static bool heap_hosts_near(const md_dump *d, uint64_t va, char *out, size_t out
         for (uint32_t i = 0; i < n && ascii; i++) ascii = w[2 * i + 1] == 0 && w[2 * i] >= 0x20 && w[2 * i] < 0x7F;
         if (!ascii || w[2 * (n - 1)] != ';') continue;
         if (!mc_clr_string_at(d, p + 4, n, obj)) continue;
-        if (md_utf16le_to_utf8(w, 2ull * n, out, outsz) < 0 || !is_hosts_shape(out)) continue;
-        char host[MC_HOST_MAX];
-        long port;
-        const char *semi = strchr(out, ';');
-        char first[512];
-        size_t fl = (size_t)(semi - out);
-        if (fl >= sizeof first) continue;
-        memcpy(first, out, fl);
-        first[fl] = 0;
-        if (mc_split_hostport(first, host, sizeof host, &port) && port > 0 && mc_is_host(host)) return true;
+        if (md_utf16le_to_utf8(w, 2ull * n, out, outsz) >= 0 && hosts_parse(out)) return true;
     }
     return false;
 }

@@ -43,8 +43,10 @@ static void native_dll(fx_buf *out)
     fx_pe_build(&pe, true, out);
 }
 
-/* Raw dump: noise and prose, a native DLL, the assembly at IMG_OFF, then a heap. */
-static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
+/* Raw dump: noise and prose, a native DLL, the assembly img (file layout; NULL: none) at
+ * IMG_OFF, then a heap. */
+static void build_dump_img(const dump_spec *sp, const uint8_t *img, size_t img_len, fx_buf *out,
+                           size_t *heap_off)
 {
     fx_buf_init(out);
     fx_put_zeros(out, 0x8000);
@@ -59,12 +61,9 @@ static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
     fx_put(out, dll.p, dll.len);
     fx_buf_free(&dll);
     fx_put_zeros(out, IMG_OFF - out->len);
-    if (sp->fixture) {
-        size_t flen;
-        uint8_t *f = load(sp->fixture, &flen);
-        if (sp->mapped) fx_pe_map(f, flen, out);
-        else fx_put(out, f, flen);
-        free(f);
+    if (img) {
+        if (sp->mapped) fx_pe_map(img, img_len, out);
+        else fx_put(out, img, img_len);
     } else {
         fx_put_zeros(out, 0x4000);
     }
@@ -76,6 +75,14 @@ static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
     }
     fx_put_zeros(out, 0x100);
     fx_align(out, 0x1000);
+}
+
+static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
+{
+    size_t flen = 0;
+    uint8_t *f = sp->fixture ? load(sp->fixture, &flen) : NULL;
+    build_dump_img(sp, f, flen, out, heap_off);
+    free(f);
 }
 
 static md_dump *open_raw(const fx_buf *b)
@@ -416,6 +423,117 @@ START_TEST(through_engine)
 }
 END_TEST
 
+/* ---- the fixed-IV fork (families.md §2.5): PBKDF2 gives key and IV, bare CBC, no MAC ---- */
+
+/* Config records of one raw dump through the engine; the caller owns the returned array. */
+static json_t *engine_configs(mc_engine *e, const fx_buf *b)
+{
+    mc_input in = {.path = "fixediv", .mem = b->p, .memlen = b->len};
+    mc_input_result res;
+    ck_assert_int_eq(mc_engine_scan(e, &in, &res), MC_INPUT_OK);
+    json_t *out = json_array();
+    for (size_t i = 0; i < res.nrecords; i++) {
+        json_t *rec = res.records[i];
+        if (strcmp(json_string_value(json_object_get(rec, "record_type")), "config") == 0)
+            json_array_append(out, rec);
+    }
+    mc_input_result_clear(&res);
+    return out;
+}
+
+static mc_engine *raw_engine(void)
+{
+    const char *fam[] = {"quasar"};
+    mc_engine_opts o = {.families = fam, .nfamilies = 1};
+    o.open.force_format = MD_FMT_RAW;
+    o.open.raw_base = BASE;
+    o.open.has_raw_base = true;
+    mc_engine *e;
+    char err[512];
+    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "%s", err);
+    return e;
+}
+
+static void check_fixediv(json_t *rec)
+{
+    ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
+    json_t *cfg = json_object_get(rec, "config");
+    ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "1.4.1-fx");
+    ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
+    ck_assert(has_conn(cfg, "192.0.2.61", 4782));
+    ck_assert(has_conn(cfg, "fixediv.quasar.example", 443));
+    ck_assert_str_eq(first_str(cfg, "mutex"), "2c4e6a80-1b3d-4f5a-9c7e-0d2f4b6a8c1e");
+    ck_assert_str_eq(first_str(cfg, "campaign_id"), "fx-tag");
+    ck_assert_str_eq(first_str(cfg, "password"), "Fx1v-Pass.Settings!7");
+    json_t *e = encryption_for(cfg, "config");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "algorithm")), "AES-256-CBC");
+    /* PBKDF2-SHA1("Fx1v-Pass.Settings!7", salt, 1000, 48), computed with Python's hashlib */
+    ck_assert_str_eq(json_string_value(json_object_get(e, "key")),
+                     "16cba5484a0ca93f529e023d77406a6d9f57edc9c0b0b023384458100406c83d");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "iv")), "b81105a3126527245c1cc9a9af56299c");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "salt")), "3a91c4e07b2d58f60c1e9a4b7d3f2861");
+    json_t *other = json_object_get(cfg, "other");
+    ck_assert_str_eq(json_string_value(json_object_get(other, "generation")), "1.4-fork-fixed-iv");
+    ck_assert_str_eq(json_string_value(json_object_get(other, "integrity")), "none");
+    ck_assert_int_eq(json_integer_value(json_object_get(other, "kdf_iterations")), 1000);
+    ck_assert_int_eq(json_integer_value(json_object_get(cfg, "sleep_delay")), 4000);
+}
+
+/* The fixture with the LOGDIRECTORYNAME ciphertext altered in its #US entry, so that one
+ * literal no longer decrypts with valid padding. */
+static uint8_t *corrupted_fixediv(size_t *len)
+{
+    size_t cslen;
+    char *cs = (char *)tu_read_file(tu_src("fixtures/dotnet/quasarfixediv.cs"), &cslen);
+    ck_assert_ptr_nonnull(cs);
+    const char *mark = "LOGDIRECTORYNAME = \"";
+    char *lit = memmem(cs, cslen, mark, strlen(mark));
+    ck_assert_ptr_nonnull(lit);
+    lit += strlen(mark);
+    char *end = memchr(lit, '"', cslen - (size_t)(lit - cs));
+    ck_assert_ptr_nonnull(end);
+    size_t n = (size_t)(end - lit);
+    uint8_t w[256];
+    ck_assert_uint_le(2 * n, sizeof w);
+    for (size_t i = 0; i < n; i++) { w[2 * i] = (uint8_t)lit[i]; w[2 * i + 1] = 0; }
+    uint8_t *img = load("quasarfixediv.exe", len);
+    uint8_t *at = memmem(img, *len, w, 2 * n);
+    ck_assert_ptr_nonnull(at);
+    at[0] = at[0] == 'A' ? 'B' : 'A';
+    free(cs);
+    return img;
+}
+
+START_TEST(fixed_iv_fork)
+{
+    mc_engine *e = raw_engine();
+    for (int mapped = 0; mapped < 2; mapped++) {
+        dump_spec sp = {"quasarfixediv.exe", mapped, NULL, 0};
+        fx_buf b;
+        size_t heap_off;
+        build_dump(&sp, &b, &heap_off);
+        json_t *recs = engine_configs(e, &b);
+        ck_assert_msg(json_array_size(recs) == 1, "mapped=%d: %zu configs", mapped, json_array_size(recs));
+        check_fixediv(json_array_get(recs, 0));
+        json_decref(recs);
+        fx_buf_free(&b);
+
+        /* Look-alike: the same assembly with one literal that no longer decrypts. */
+        size_t flen;
+        uint8_t *img = corrupted_fixediv(&flen);
+        build_dump_img(&sp, img, flen, &b, &heap_off);
+        free(img);
+        recs = engine_configs(e, &b);
+        ck_assert_msg(json_array_size(recs) == 0, "look-alike mapped=%d: %zu configs", mapped,
+                      json_array_size(recs));
+        json_decref(recs);
+        fx_buf_free(&b);
+    }
+    mc_engine_free(e);
+}
+END_TEST
+
 /* The same process in every container the fixture writers produce, through the engine. */
 START_TEST(containers)
 {
@@ -484,6 +602,7 @@ int main(void)
     tcase_add_test(tc, heap_only);
     tcase_add_test(tc, through_engine);
     tcase_add_test(tc, containers);
+    tcase_add_test(tc, fixed_iv_fork);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
