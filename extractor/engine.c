@@ -460,7 +460,11 @@ static void run_decoder(scan_state *st, const mc_decoder *dec)
     }
     j->out = mc_results_new();
     mc_hits hits = {hv, n};
+    double t0 = mc_now();
     int rc = j->out ? dec->decode(&st->ctx, st->d, &hits, j->out) : -1;
+    if (st->e->verbose)
+        fprintf(stderr, "memcfg: decoder %s: %zu hits, %zu configs, %.1f ms\n", dec->family, n,
+                j->out ? mc_results_count(j->out) : 0, (mc_now() - t0) * 1e3);
     if (mc_expired(&st->ctx)) {
         warn(st->warnings, "decoder %s reached the deadline; its output may be incomplete",
              dec->family);

@@ -189,7 +189,7 @@ bool mc_dn_rva_to_va(const mc_dotnet *dn, uint32_t rva, uint64_t *va)
 /* Read exactly n bytes at rva, contiguous in the current layout. */
 static bool read_rva(const mc_dotnet *dn, uint32_t rva, void *dst, uint64_t n, uint64_t *va_out)
 {
-    uint64_t va;
+    uint64_t va = 0;
     if (rva_extent(dn, rva, &va) < n) return false;
     if (md_read(dn->d, va, dst, n) != n) return false;
     if (va_out) *va_out = va;
