@@ -471,7 +471,7 @@ static size_t decode_region(const fx_buf *data, uint64_t va, mc_results **keep)
     if (h.n == 0) add_hit(&h, va, 1, "$b64dec");
     qsort(h.v, h.n, sizeof h.v[0], hit_cmp);
     mc_results *res = mc_results_new();
-    mc_decode_ctx ctx = {0, 0, 0};
+    mc_decode_ctx ctx = {.deadline = 0};
     mc_hits hits = {h.v, h.n};
     ck_assert_int_eq(mc_decoder_lumma.decode(&ctx, d, &hits, res), 0);
     size_t n = mc_results_count(res);

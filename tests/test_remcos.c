@@ -186,7 +186,7 @@ static mc_results *decode(const md_dump *d)
     ck_assert_ptr_nonnull(h);
     compute_hits(d, h);
     mc_results *res = mc_results_new();
-    mc_decode_ctx ctx = {0, 0, 0};
+    mc_decode_ctx ctx = {.deadline = 0};
     mc_hits hits = {h->v, h->n};
     ck_assert_int_eq(mc_decoder_remcos.decode(&ctx, d, &hits, res), 0);
     free(h);

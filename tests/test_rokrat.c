@@ -290,7 +290,7 @@ START_TEST(benign_cloud_client)
                    {IMG_VA, 8, "rokrat_payload", "rokrat", "$s_pho", "rokrat"}};
     mc_hits hits = {h, 1};
     mc_results *res = mc_results_new();
-    mc_decode_ctx ctx = {0, 0, 0};
+    mc_decode_ctx ctx = {.deadline = 0};
     ck_assert_int_eq(mc_decoder_rokrat.decode(&ctx, d, &hits, res), 0);
     ck_assert_uint_eq(mc_results_count(res), 0);
     hits.n = 2;   /* one string and half the DLL pair: still one marker class */
