@@ -258,6 +258,8 @@ static md_err scan_region(finder *f, const md_region *r, uint8_t *tmp)
             released = off;
         }
     }
+    /* The tail too: most regions are smaller than one window. */
+    if (r->off + r->size > released) md_release(d, released, r->off + r->size - released);
     return e;
 }
 
