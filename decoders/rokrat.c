@@ -434,24 +434,17 @@ static void add_token(rk_state *s, rk_found *f, uint64_t va, size_t vlen, const 
     free(w);
 }
 
+/* Tokens in request text: the scan located every candidate ($tok_* strings of the rule). */
 static void tokens(rk_state *s, rk_found *f)
 {
-    static const struct { const char *pat, *scheme; } P[] = {
-        {"Authorization: OAuth ", "OAuth"}, {"Authorization: Bearer ", "Bearer"}, {"access_token=", ""}};
-    for (size_t k = 0; k < 3; k++) {
-        size_t pl = strlen(P[k].pat);
-        for (size_t i = 0; i < s->d->nruns && f->ntok < RK_MAX_TOK; i++) {
-            const md_run *r = &s->d->runs[i];
-            const uint8_t *p = md_ptr(s->d, r->va, r->size);
-            for (size_t at = 0; p && at < r->size && f->ntok < RK_MAX_TOK;) {
-                if (mc_expired(s->ctx)) return;
-                const uint8_t *m = memmem(p + at, (size_t)r->size - at, P[k].pat, pl);
-                if (!m) break;
-                at = (size_t)(m - p) + pl;
-                add_token(s, f, r->va + (uint64_t)(m - p), pl, P[k].scheme);
-            }
-        }
-    }
+    static const struct { const char *id, *pat, *scheme; } P[] = {
+        {"$tok_oauth", "Authorization: OAuth ", "OAuth"},
+        {"$tok_bearer", "Authorization: Bearer ", "Bearer"},
+        {"$tok_query", "access_token=", ""}};
+    for (size_t i = 0; i < s->hits->n && f->ntok < RK_MAX_TOK && !mc_expired(s->ctx); i++)
+        for (size_t k = 0; k < sizeof P / sizeof P[0]; k++)
+            if (mc_hit_is(&s->hits->v[i], P[k].id))
+                add_token(s, f, s->hits->v[i].va, strlen(P[k].pat), P[k].scheme);
 }
 
 /* ---- report ---- */

@@ -22,11 +22,17 @@ rule rokrat_payload
         $s_aboard = "\\Aboard\\Acm%c%c%c.exe" ascii wide
         $dll_log = "api_log.dll" ascii wide nocase
         $dll_watch = "dir_watch.dll" ascii wide nocase
+        // Cloud API tokens in request text on the heap: never markers, only located by this
+        // scan so that the decoder need not search the dump again.
+        $tok_oauth = "Authorization: OAuth "
+        $tok_bearer = "Authorization: Bearer "
+        $tok_query = "access_token="
     condition:
+        #tok_oauth + #tok_bearer + #tok_query >= 0 and
         // the IV and key come from one routine: together they are one marker
-        (($code_aes_iv and $code_aes_key) and ($code_url_dec or $code_mt or 1 of ($s_*))) or
+        ((($code_aes_iv and $code_aes_key) and ($code_url_dec or $code_mt or 1 of ($s_*))) or
         ($code_url_dec and ($code_mt or 1 of ($s_*))) or
         ($code_mt and 1 of ($s_*)) or
         2 of ($s_*) or
-        (1 of ($s_*) and all of ($dll_*))
+        (1 of ($s_*) and all of ($dll_*)))
 }
