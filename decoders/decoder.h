@@ -34,10 +34,18 @@ typedef struct mc_hits {
     size_t n;
 } mc_hits;
 
+/* Per-dump state shared by the decoders of one dump: indexes built lazily on first use (the
+ * managed-heap index of mc_clrstr.h). The engine creates it before the decoders of a dump run and
+ * frees it after; decoders of one dump may run concurrently, so it is built under its own lock. */
+typedef struct mc_dump_shared mc_dump_shared;
+mc_dump_shared *mc_dump_shared_new(void);
+void mc_dump_shared_free(mc_dump_shared *s);
+
 typedef struct mc_decode_ctx {
     double deadline;          /* CLOCK_MONOTONIC seconds; 0 = none */
     int verbose;
     uint64_t max_output;      /* cap on bytes a decoder may allocate for one decrypted blob */
+    mc_dump_shared *shared;   /* per-dump shared state; NULL: each lookup scans the dump */
 } mc_decode_ctx;
 
 /* True once the deadline has passed. Cheap enough to call in inner loops every few KiB. */

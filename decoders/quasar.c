@@ -7,6 +7,10 @@
  * A fork (§2.5) keeps a password and a salt array in Settings and derives both the AES-256 key
  * and a fixed IV with PBKDF2; its literals are bare ciphertext, so it gets the same no-MAC proof
  * plus a hosts list that parses.
+ * The "1.0.00.rN" banker fork keeps its settings in clear and hardcodes its C2s in a method that
+ * picks one at random; its extra strings are a table of "hexA:hexB" literals XORed with a key
+ * from a .cctor. Its proof is the Settings shape (version, GUID mutex, key) plus hardcoded hosts
+ * or a string table that one key decodes entirely to printable UTF-8.
  * Decrypted copies on the GC heap (CLR string objects) corroborate the static decode, and stand
  * in for it, at low confidence, when the image is gone.
  */
@@ -35,6 +39,14 @@ extern const char mc_rules_quasar[];
 #define QS_HEAP_WINDOW 0x10000    /* bytes around a heap mutex searched for the hosts string */
 #define QS_MIN_STRINGS 5
 #define QS_FIXIV_ITERATIONS 1000u /* Rfc2898DeriveBytes' default count, which the fork keeps */
+#define QS_BK_MAX_HOSTS 64        /* banker fork: hardcoded hosts kept per image */
+#define QS_BK_MAX_RD 4            /* random-domain methods kept per image */
+#define QS_BK_MAX_XOR 256         /* string-table entries kept */
+#define QS_BK_MIN_CASES 8         /* `ldstr; call decode; ret` returns that make a string table */
+#define QS_BK_MIN_XOR 4           /* decoded entries needed before a key counts as proven */
+#define QS_BK_MAX_HALF 4096       /* hex digits per half of a hexA:hexB entry */
+#define QS_BK_MAX_KEY 1024        /* bytes of a string-table key */
+#define QS_BK_MAX_KEYS 8          /* key candidates tried */
 
 /* The Quasar salt and the Aes256 derivation/verification live in lib/aesrat.c (shared with
  * AsyncRAT, DcRat, VenomRAT). */
@@ -58,6 +70,12 @@ typedef struct qs_hints {
     unsigned iterations;      /* from `ldsfld salt; ldc.i4 N; newobj`, 0 when absent */
     uint8_t salts[QS_MAX_SALTS][64];
     size_t salt_len[QS_MAX_SALTS], nsalts;
+    /* banker fork (§2.5): ldstr tokens of the hosts of the random-domain methods, and the
+     * string-table method (its row, decode routine and entries) */
+    uint32_t rd_host[QS_BK_MAX_HOSTS];
+    size_t nrd_host, nrd;
+    uint32_t xd_row, xd_callee, xd_tok[QS_BK_MAX_XOR];
+    size_t nxd;
 } qs_hints;
 
 typedef struct qs_cfg {
@@ -194,6 +212,83 @@ static void hint_salts(const mc_dotnet *dn, const mc_dn_item *items, size_t n, q
     }
 }
 
+/* ---- banker fork ("1.0.00.rN", families.md §2.5): code shapes ---- */
+
+static bool is_stloc(uint16_t op) { return (op >= 0x0A && op <= 0x0D) || op == 0x13 || op == 0xFE0E; }
+
+static bool is_mref(const mc_dn_insn *in) { return ((uint32_t)in->arg >> 24) == 0x0A; }
+
+static bool mref_is(const mc_dotnet *dn, const mc_dn_insn *in, const char *cls, const char *name)
+{
+    if (!is_mref(in)) return false;
+    uint32_t row = (uint32_t)in->arg & 0xFFFFFF;
+    const char *ns;
+    if (strcmp(mc_dn_memberref_name(dn, row), name) != 0) return false;
+    return !cls || (strcmp(mc_dn_memberref_class(dn, row, &ns), cls) == 0 && strcmp(ns, "System") == 0);
+}
+
+/* The random-domain method: `new Random()`, host literals added to a list (`ldstr; callvirt
+ * Add`), then `list.Count` into `random.Next` stored to a local. Roslyn gives newobj, newobj, dup,
+ * (ldstr, callvirt Add)*, stloc.0, ldloc.0, callvirt, callvirt, stloc.1 (the byte pattern of
+ * §2.5); mcs keeps the list in a temporary, so the instructions, not the bytes, are matched. The
+ * ldstr tokens added before the pick go to h->rd_host. */
+static void random_domain(const mc_dotnet *dn, const mc_dn_body *b, qs_hints *h)
+{
+    mc_dn_insn prev2 = {0}, prev = {0}, in;
+    uint32_t pos = 0, tok[QS_BK_MAX_HOSTS];
+    size_t n = 0;
+    bool rnd = false;
+    while (mc_dn_next_insn(b->code, b->len, &pos, &in)) {
+        if (in.op == 0x73 && mref_is(dn, &in, "Random", ".ctor")) rnd = true;
+        else if ((in.op == 0x6F || in.op == 0x28) && prev.op == 0x72 && n < QS_BK_MAX_HOSTS &&
+                 mref_is(dn, &in, NULL, "Add"))
+            tok[n++] = (uint32_t)prev.arg;
+        else if (is_stloc(in.op) && prev.op == 0x6F && prev2.op == 0x6F &&
+                 mref_is(dn, &prev, "Random", "Next") && mref_is(dn, &prev2, NULL, "get_Count")) {
+            if (!rnd || n == 0) return;
+            for (size_t i = 0; i < n && h->nrd_host < QS_BK_MAX_HOSTS; i++) h->rd_host[h->nrd_host++] = tok[i];
+            h->nrd++;
+            return;
+        }
+        prev2 = prev;
+        prev = in;
+    }
+}
+
+/* The string table: a method returning `Decode("hexA:hexB")` for each id, i.e. at least
+ * QS_BK_MIN_CASES `ldstr; call <MethodDef>; ret` with one callee (Roslyn's if-chain, mcs's long
+ * branches and a switch all give this). */
+static void string_table(const mc_dn_body *b, uint32_t row, qs_hints *h)
+{
+    uint32_t callee[4] = {0}, count[4] = {0}, best = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        mc_dn_insn p2 = {0}, p1 = {0}, in;
+        uint32_t pos = 0;
+        while (mc_dn_next_insn(b->code, b->len, &pos, &in)) {
+            if (in.op == 0x2A && p1.op == 0x28 && p2.op == 0x72 && ((uint32_t)p1.arg >> 24) == 0x06) {
+                uint32_t c = (uint32_t)p1.arg;
+                if (pass == 1) {
+                    if (c == best && h->nxd < QS_BK_MAX_XOR) h->xd_tok[h->nxd++] = (uint32_t)p2.arg;
+                } else {
+                    for (int k = 0; k < 4; k++)
+                        if (callee[k] == c || callee[k] == 0) { callee[k] = c; count[k]++; break; }
+                }
+            }
+            p2 = p1;
+            p1 = in;
+        }
+        if (pass == 0) {
+            uint32_t most = 0;
+            for (int k = 0; k < 4; k++)
+                if (count[k] > most) { most = count[k]; best = callee[k]; }
+            if (most < QS_BK_MIN_CASES) return;
+            h->xd_row = row;
+            h->xd_callee = best;
+            h->nxd = 0;
+        }
+    }
+}
+
 static void gather_hints(const mc_decode_ctx *ctx, const mc_dotnet *dn, qs_hints *h)
 {
     uint32_t n = mc_dn_rows(dn, MC_DN_T_METHODDEF);
@@ -204,6 +299,8 @@ static void gather_hints(const mc_decode_ctx *ctx, const mc_dotnet *dn, qs_hints
         if (mc_dn_get_body(dn, r, &b) != MC_DN_OK) continue;
         total += b.len;
         hints_from_body(dn, &b, h);
+        if (h->nrd < QS_BK_MAX_RD) random_domain(dn, &b, h);
+        if (!h->xd_row) string_table(&b, r, h);
         mc_dn_method m;
         if (mc_dn_get_method(dn, r, &m) == MC_DN_OK && strcmp(m.name, ".cctor") == 0) {
             mc_dn_item items[32];
@@ -319,39 +416,39 @@ static const char *probe_blob(const qs_cfg *q, size_t hdr)
     return NULL;
 }
 
-static bool mac_ok(const char *text, const uint8_t *hk, size_t hk_len)
+typedef struct qs_try { qs_cfg *q; const qs_hints *h; const mc_aesrat_salt *salts; unsigned iters; } qs_try;
+
+static bool qs_accept(void *arg, size_t s, const uint8_t *key, size_t kl, const uint8_t *auth)
 {
-    uint8_t *b;
-    long n = b64_blob(text, &b);
-    bool ok = n >= 64 && mc_aesrat_verify(hk, hk_len, b, (size_t)n);
-    free(b);
-    return ok;
+    qs_try *t = arg;
+    qs_cfg *q = t->q;
+    q->gen = kl == 32 ? QS_GEN_14 : QS_GEN_13;
+    memcpy(q->key, key, kl);
+    q->key_len = kl;
+    q->salt = t->salts[s].salt;
+    q->salt_len = t->salts[s].len;
+    q->iterations = t->iters;
+    return decrypt_all(q, auth, 64, t->h) > 0;
 }
 
-static bool try_pbkdf(qs_cfg *q, const char *pw, const qs_hints *h, const char *probe)
+/* Keys from the heap when a live client holds them, else PBKDF2 (lib/aesrat.c). pw NULL: only
+ * whether heap keys open the probe (then it is a MAC'd 1.3/1.4 blob). */
+static bool try_pbkdf(const mc_decode_ctx *ctx, const md_dump *d, qs_cfg *q, const char *pw,
+                      const qs_hints *h, const char *probe)
 {
-    uint8_t dk[MC_AESRAT_DK_LEN];
-    unsigned iters = h->iterations ? h->iterations : MC_AESRAT_ITERATIONS;
-    for (size_t s = 0; s <= h->nsalts; s++) {
-        const uint8_t *salt = s == 0 ? mc_aesrat_quasar_salt : h->salts[s - 1];
-        size_t salt_len = s == 0 ? sizeof mc_aesrat_quasar_salt : h->salt_len[s - 1];
-        if (!mc_aesrat_derive(pw, strlen(pw), salt, salt_len, iters, dk)) return false;
-        /* PBKDF2 output is a prefix-stable stream: 1.4 reads 32+64 bytes, 1.3 reads 16+64. */
-        int order[2] = {QS_GEN_14, QS_GEN_13};
-        if (h->key_bits == 128) { order[0] = QS_GEN_13; order[1] = QS_GEN_14; }
-        for (int g = 0; g < 2; g++) {
-            size_t kl = order[g] == QS_GEN_14 ? 32 : 16;
-            if (!mac_ok(probe, dk + kl, 64)) continue;
-            q->gen = (qs_gen)order[g];
-            memcpy(q->key, dk, kl);
-            q->key_len = kl;
-            q->salt = salt;
-            q->salt_len = salt_len;
-            q->iterations = iters;
-            if (decrypt_all(q, dk + kl, 64, h)) return true;
-        }
-    }
-    return false;
+    mc_aesrat_salt salts[1 + QS_MAX_SALTS] = {{NULL, mc_aesrat_quasar_salt, sizeof mc_aesrat_quasar_salt}};
+    for (size_t s = 0; s < h->nsalts; s++) salts[1 + s] = (mc_aesrat_salt){NULL, h->salts[s], h->salt_len[s]};
+    /* PBKDF2 output is a prefix-stable stream: 1.4 reads 32+64 bytes, 1.3 reads 16+64. */
+    size_t kl[2] = {32, 16};
+    if (h->key_bits == 128) { kl[0] = 16; kl[1] = 32; }
+    uint8_t *blob;
+    long n = b64_blob(probe, &blob);
+    qs_try t = {q, h, salts, h->iterations ? h->iterations : MC_AESRAT_ITERATIONS};
+    bool ok = n >= 64 && (pw ? mc_aesrat_find_keys(ctx, d, pw, strlen(pw), salts, 1 + h->nsalts, t.iters,
+                                                   kl, 2, blob, (size_t)n, qs_accept, &t)
+                             : mc_aesrat_heap_opens(ctx, d, kl, 2, blob, (size_t)n));
+    free(blob);
+    return ok;
 }
 
 static bool try_md5(qs_cfg *q, const char *pw, const qs_hints *h)
@@ -411,11 +508,12 @@ static bool try_fixed_iv(qs_cfg *q, const char *pw, const qs_hints *h)
     return false;
 }
 
-/* Key candidates: plain literals, thumbprint shape first, then 20-char alphanumerics. */
+/* Key candidates: plain literals, the field named ENCRYPTIONKEY first, then the thumbprint shape,
+ * then 20-char alphanumerics. */
 static size_t key_candidates(const qs_cfg *q, int *idx)
 {
     size_t n = 0;
-    for (int pass = 0; pass < 3; pass++)
+    for (int pass = -1; pass < 3; pass++)
         for (size_t i = 0; i < q->n && n < QS_MAX_KEYS; i++) {
             const qs_item *it = &q->items[i];
             if (it->it.kind != MC_DN_ITEM_STR || !it->text[0] || strlen(it->text) > 128) continue;
@@ -425,24 +523,27 @@ static size_t key_candidates(const qs_cfg *q, int *idx)
             long bn = b64_blob_min(it->text, 16, &b);
             free(b);
             bool blobby = bn >= 16 && bn % 16 == 0;
-            if ((pass == 0 && hex40) || (pass == 1 && alnum20 && !hex40) ||
-                (pass == 2 && !hex40 && !alnum20 && !blobby))
+            bool named = strcmp(it->name, "ENCRYPTIONKEY") == 0 && !blobby;
+            if ((pass == -1 && named) || (!named && ((pass == 0 && hex40) || (pass == 1 && alnum20 && !hex40) ||
+                (pass == 2 && !hex40 && !alnum20 && !blobby))))
                 idx[n++] = (int)i;
         }
     return n;
 }
 
-static bool crack(const mc_decode_ctx *ctx, qs_cfg *q, const qs_hints *h)
+static bool crack(const mc_decode_ctx *ctx, const md_dump *d, qs_cfg *q, const qs_hints *h)
 {
     int cand[QS_MAX_KEYS];
     size_t nc = key_candidates(q, cand);
     const char *probe48 = probe_blob(q, 48), *probe16 = probe_blob(q, 16);
+    /* A probe that heap keys open is a MAC'd 1.3/1.4 blob: the MAC-less schemes are not tried. */
+    bool mac = probe48 && try_pbkdf(ctx, d, q, NULL, h, probe48);
     for (size_t i = 0; i < nc && !mc_expired(ctx); i++) {
         const char *pw = q->items[cand[i]].text;
         q->key_idx = cand[i];
-        if (probe48 && try_pbkdf(q, pw, h, probe48)) return true;
-        if (probe16 && try_md5(q, pw, h)) return true;
-        if (try_fixed_iv(q, pw, h)) return true;
+        if (probe48 && try_pbkdf(ctx, d, q, pw, h, probe48)) return true;
+        if (!mac && probe16 && try_md5(q, pw, h)) return true;
+        if (!mac && try_fixed_iv(q, pw, h)) return true;
     }
     q->key_idx = -1;
     q->gen = QS_GEN_NONE;
@@ -516,6 +617,7 @@ typedef struct qs_out {
     const char *hosts, *mutex, *tag, *version, *subdir, *install, *startup;
     uint64_t hosts_va, mutex_va, tag_va, version_va, subdir_va, install_va, startup_va;
     int folder;
+    bool plain;               /* the settings are stored in clear (banker fork) */
 } qs_out;
 
 static void emit_hosts(mc_config *c, const char *hosts, mc_where w)
@@ -634,15 +736,16 @@ static void emit_paths(mc_config *c, const qs_out *o)
 {
     char buf[1024];
     const char *root = folder_env(o->folder);
+    mc_form form = o->plain ? MC_FORM_PLAINTEXT : MC_FORM_IMAGE_ENCRYPTED;
     if (o->install && *o->install) {
         snprintf(buf, sizeof buf, "%s%s%s%s%s", root ? root : "", root ? "\\" : "",
                  o->subdir && *o->subdir ? o->subdir : "", o->subdir && *o->subdir ? "\\" : "",
                  o->install);
-        mc_cfg_path(c, buf, "install", mc_at(o->install_va, MC_FORM_IMAGE_ENCRYPTED));
+        mc_cfg_path(c, buf, "install", mc_at(o->install_va, form));
     }
     if (o->startup && *o->startup) {
         snprintf(buf, sizeof buf, "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\%s", o->startup);
-        mc_cfg_registry(c, buf, "persistence", mc_at(o->startup_va, MC_FORM_IMAGE_ENCRYPTED));
+        mc_cfg_registry(c, buf, "persistence", mc_at(o->startup_va, form));
     }
 }
 
@@ -657,6 +760,267 @@ static size_t corroborate(const mc_decode_ctx *ctx, const md_dump *d, mc_config 
     if (o->tag && mc_clr_find(ctx, d, o->tag, 4, &va)) { mc_cfg_str(c, MC_F_CAMPAIGN_ID, o->tag, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
     if (o->version && mc_clr_find(ctx, d, o->version, 4, &va)) { mc_cfg_version(c, o->version, mc_at(va, MC_FORM_HEAP_DECRYPTED)); hits++; }
     return hits;
+}
+
+/* ---- banker fork ("1.0.00.rN"): settings in clear, hardcoded C2s, a XOR string table ---- */
+
+/* The Quasar 1.0 string settings without HOSTS, in IL order (used when the names are gone). */
+static const char *const schema_bk[] = {"VERSION", "PASSWORD", "SUBFOLDER", "INSTALLNAME", "MUTEX",
+    "STARTUPKEY", "ENCRYPTIONKEY", "TAG"};
+#define QS_BK_FIELDS (sizeof schema_bk / sizeof schema_bk[0])
+enum { BK_VERSION = 0, BK_MUTEX = 4, BK_KEY = 6, BK_TAG = 7 };
+
+static bool is_template(const qs_cfg *q);
+
+typedef struct qs_bk_str {
+    char *text;
+    uint64_t va;              /* #US entry */
+    size_t idx;               /* position in the string table */
+} qs_bk_str;
+
+typedef struct qs_banker {
+    qs_bk_str host[QS_BK_MAX_HOSTS];
+    size_t nhost;
+    qs_bk_str xs[QS_BK_MAX_XOR];
+    size_t nxs, nbad;         /* decoded entries; entries that are not a hexA:hexB pair */
+    char *key;                /* the string-table key that decoded every pair */
+    uint64_t key_va;
+    int canon[QS_MAX_ITEMS];  /* schema_bk index of each Settings item, -1 none */
+} qs_banker;
+
+static void bk_free(qs_banker *bk)
+{
+    for (size_t i = 0; i < bk->nhost; i++) free(bk->host[i].text);
+    for (size_t i = 0; i < bk->nxs; i++) free(bk->xs[i].text);
+    free(bk->key);
+    free(bk);
+}
+
+/* The hardcoded hosts that parse as host:port (the method's other literals, such as ".", not). */
+static void bk_hosts(const mc_dotnet *dn, const qs_hints *h, qs_banker *bk)
+{
+    for (size_t i = 0; i < h->nrd_host && bk->nhost < QS_BK_MAX_HOSTS; i++) {
+        char t[512], host[MC_HOST_MAX];
+        long port;
+        uint64_t va;
+        if (mc_dn_us_utf8(dn, h->rd_host[i], t, sizeof t, &va) != MC_DN_OK) continue;
+        if (!mc_split_hostport(t, host, sizeof host, &port) || port <= 0 || !mc_is_host(host)) continue;
+        bool dup = false;
+        for (size_t k = 0; k < bk->nhost && !dup; k++) dup = strcmp(bk->host[k].text, t) == 0;
+        char *copy = dup ? NULL : strdup(t);
+        if (copy) bk->host[bk->nhost++] = (qs_bk_str){copy, va, i};
+    }
+}
+
+/* Half length of a "hexA:hexB" entry (equal, even, non-zero hex lengths), 0 when not one. */
+static size_t pair_half(const char *s)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon) return 0;
+    size_t a = (size_t)(colon - s), b = strlen(colon + 1);
+    if (a == 0 || a != b || a % 2 || a > QS_BK_MAX_HALF) return 0;
+    for (size_t i = 0; i < a; i++)
+        if (!isxdigit((unsigned char)s[i]) || !isxdigit((unsigned char)colon[1 + i])) return 0;
+    return a;
+}
+
+static uint8_t hexval(char c) { return (uint8_t)(isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10)); }
+
+/* out[i] = B[i] ^ A[i] ^ key[i % kl], kept only when it is printable UTF-8 (malloc'd). */
+static char *xor_pair(const char *s, size_t half, const uint8_t *key, size_t kl)
+{
+    const char *a = s, *b = s + half + 1;
+    size_t n = half / 2;
+    char *o = malloc(n + 1);
+    if (!o) return NULL;
+    for (size_t i = 0; i < n; i++)
+        o[i] = (char)(((hexval(b[2 * i]) << 4) | hexval(b[2 * i + 1])) ^
+                      ((hexval(a[2 * i]) << 4) | hexval(a[2 * i + 1])) ^ key[i % kl]);
+    o[n] = 0;
+    json_t *utf8 = is_printable_utf8((const uint8_t *)o, n) && !memchr(o, 0, n) ? json_stringn(o, n) : NULL;
+    if (!utf8) { free(o); return NULL; }
+    json_decref(utf8);
+    return o;
+}
+
+static bool add_key(char **keys, uint64_t *vas, size_t *n, char *text, uint64_t va)
+{
+    if (!text) return false;
+    size_t len = strlen(text);
+    bool dup = false;
+    for (size_t k = 0; k < *n && !dup; k++) dup = strcmp(keys[k], text) == 0;
+    if (len == 0 || len > QS_BK_MAX_KEY || dup || *n >= QS_BK_MAX_KEYS) { free(text); return false; }
+    keys[*n] = text;
+    vas[(*n)++] = va;
+    return true;
+}
+
+/* String literals a .cctor stores (into `field`, or any field when 0). */
+static void cctor_keys(const mc_dotnet *dn, uint32_t row, uint32_t field, char **keys, uint64_t *vas, size_t *n)
+{
+    mc_dn_method m;
+    mc_dn_body b;
+    if (!row || mc_dn_get_method(dn, row, &m) != MC_DN_OK || strcmp(m.name, ".cctor") != 0) return;
+    if (mc_dn_get_body(dn, row, &b) != MC_DN_OK) return;
+    mc_dn_item items[32];
+    size_t k = mc_dn_scan_items(b.code, b.len, items, 32);
+    for (size_t i = 0; i < k; i++) {
+        if (items[i].kind != MC_DN_ITEM_STR || (field && items[i].field != field)) continue;
+        uint64_t va;
+        char *t = mc_dn_item_text(dn, &items[i], QS_BK_MAX_KEY + 2, &va);
+        add_key(keys, vas, n, t, va);
+    }
+    mc_dn_body_free(&b);
+}
+
+/* Key candidates: the literals of the .cctor right after the string table (by token, §2.5), then
+ * those stored into a static field that the decode routine reads, by the .cctor of its type. */
+static size_t bk_keys(const mc_dotnet *dn, const qs_hints *h, char **keys, uint64_t *vas)
+{
+    size_t n = 0;
+    if (h->xd_row < mc_dn_rows(dn, MC_DN_T_METHODDEF)) cctor_keys(dn, h->xd_row + 1, 0, keys, vas, &n);
+    mc_dn_body b;
+    if ((h->xd_callee >> 24) != 0x06 || mc_dn_get_body(dn, h->xd_callee & 0xFFFFFF, &b) != MC_DN_OK) return n;
+    mc_dn_insn in;
+    uint32_t pos = 0, fields = 0;
+    while (fields < 8 && mc_dn_next_insn(b.code, b.len, &pos, &in)) {
+        if (in.op != 0x7E || ((uint32_t)in.arg >> 24) != 0x04) continue;
+        uint32_t f = (uint32_t)in.arg & 0xFFFFFF, owner = mc_dn_field_owner(dn, f);
+        fields++;
+        if (owner) cctor_keys(dn, mc_dn_find_method(dn, owner, ".cctor"), f, keys, vas, &n);
+    }
+    mc_dn_body_free(&b);
+    return n;
+}
+
+/* Decode the string table with the first key under which every hexA:hexB entry gives printable
+ * UTF-8 (at least QS_BK_MIN_XOR of them): a wrong key fails that almost surely. */
+static void bk_strings(const mc_decode_ctx *ctx, const mc_dotnet *dn, const qs_hints *h, qs_banker *bk)
+{
+    char *keys[QS_BK_MAX_KEYS], *text[QS_BK_MAX_XOR] = {0};
+    uint64_t kva[QS_BK_MAX_KEYS], tva[QS_BK_MAX_XOR] = {0};
+    size_t half[QS_BK_MAX_XOR] = {0}, npairs = 0, nk = bk_keys(dn, h, keys, kva);
+    for (size_t i = 0; i < h->nxd; i++) {
+        text[i] = malloc(2 * QS_BK_MAX_HALF + 2);
+        if (text[i] && mc_dn_us_utf8(dn, h->xd_tok[i], text[i], 2 * QS_BK_MAX_HALF + 2, &tva[i]) == MC_DN_OK)
+            half[i] = pair_half(text[i]);
+        if (half[i]) npairs++;
+        else bk->nbad++;
+    }
+    for (size_t k = 0; k < nk && npairs >= QS_BK_MIN_XOR && !bk->key && !mc_expired(ctx); k++) {
+        size_t kl = strlen(keys[k]);
+        for (size_t i = 0; i < h->nxd; i++) {
+            if (!half[i]) continue;
+            char *o = xor_pair(text[i], half[i], (const uint8_t *)keys[k], kl);
+            if (!o) break;
+            bk->xs[bk->nxs++] = (qs_bk_str){o, tva[i], i};
+        }
+        if (bk->nxs == npairs) { bk->key = keys[k]; bk->key_va = kva[k]; keys[k] = NULL; break; }
+        for (size_t i = 0; i < bk->nxs; i++) free(bk->xs[i].text);
+        bk->nxs = 0;
+    }
+    for (size_t k = 0; k < nk; k++) free(keys[k]);
+    for (size_t i = 0; i < h->nxd; i++) free(text[i]);
+}
+
+/* The Settings of the fork: string items mapped by name, or by position when every name is
+ * obfuscated; a version, a GUID mutex and a key string prove the shape. */
+static bool bk_settings(const qs_cfg *q, int *canon)
+{
+    size_t named = 0, pos = 0;
+    int at[QS_BK_FIELDS];
+    for (size_t k = 0; k < QS_BK_FIELDS; k++) at[k] = -1;
+    for (size_t i = 0; i < q->n; i++) {
+        canon[i] = -1;
+        if (q->items[i].it.kind != MC_DN_ITEM_STR) continue;
+        for (size_t k = 0; k < QS_BK_FIELDS; k++)
+            if (strcmp(q->items[i].name, schema_bk[k]) == 0 && at[k] < 0) { canon[i] = (int)k; at[k] = (int)i; named++; }
+    }
+    if (named == 0 && q->nstr == QS_BK_FIELDS)
+        for (size_t i = 0; i < q->n; i++)
+            if (q->items[i].it.kind == MC_DN_ITEM_STR) { canon[i] = (int)pos; at[pos++] = (int)i; }
+    if (at[BK_VERSION] < 0 || at[BK_MUTEX] < 0 || at[BK_KEY] < 0 || at[BK_TAG] < 0) return false;
+    return is_version(q->items[at[BK_VERSION]].text) && is_guid(q->items[at[BK_MUTEX]].text) &&
+           q->items[at[BK_KEY]].text[0];
+}
+
+static bool emit_banker(const mc_decode_ctx *ctx, const md_dump *d, mc_results *out, const qs_cfg *q,
+                        const qs_banker *bk)
+{
+    mc_config *c = mc_cfg_new(out, "quasar", q->anchor);
+    if (!c) return false;
+    mc_cfg_category(c, "rat");
+    qs_out o = {0};
+    o.folder = -1;
+    o.plain = true;
+    size_t pos = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        const qs_item *it = &q->items[i];
+        if (it->it.kind != MC_DN_ITEM_STR) continue;
+        const char *canon = bk->canon[i] >= 0 ? schema_bk[bk->canon[i]] : NULL;
+        if (canon && strcmp(canon, "SUBFOLDER") == 0) canon = "SUBDIRECTORY";
+        emit_string(c, it, canon, pos++, &o);
+        if (bk->canon[i] == BK_KEY) {
+            /* mapped as in the other generations, though this build's settings need no key */
+            mc_crypto e = {.password = it->text, .usage = "config"};
+            mc_cfg_encryption(c, &e, mc_at(it->va, MC_FORM_PLAINTEXT));
+            mc_cfg_str(c, MC_F_PASSWORD, it->text, mc_at(it->va, MC_FORM_PLAINTEXT));
+        }
+    }
+    emit_scalars(c, q, &o);
+    emit_paths(c, &o);
+    for (size_t i = 0; i < bk->nhost; i++) {
+        mc_cfg_hostport(c, bk->host[i].text, -1, "c2", mc_at(bk->host[i].va, MC_FORM_PLAINTEXT));
+        mc_cfg_raw(c, "hardcoded_hosts", mc_json_str(bk->host[i].text));
+    }
+    if (bk->key) {
+        mc_crypto x = {.algorithm = "XOR", .key = (const uint8_t *)bk->key, .key_len = strlen(bk->key),
+                       .password = bk->key, .usage = "other"};
+        mc_cfg_encryption(c, &x, mc_at(bk->key_va, MC_FORM_PLAINTEXT));
+        for (size_t i = 0; i < bk->nxs; i++) {
+            char k[32];
+            snprintf(k, sizeof k, "xor_string_%03zu", bk->xs[i].idx);
+            mc_cfg_other(c, k, mc_json_str(bk->xs[i].text), mc_at(bk->xs[i].va, MC_FORM_IMAGE_ENCRYPTED));
+        }
+        if (bk->nbad)
+            mc_cfg_warn(c, "string table: %zu of %zu entries are not hexA:hexB pairs of equal hex lengths; left out",
+                        bk->nbad, bk->nbad + bk->nxs);
+    }
+    mc_cfg_other(c, "generation", json_string("1.0.00.rN-banker"), mc_at(q->anchor, MC_FORM_PLAINTEXT));
+    mc_cfg_other(c, "integrity", json_string("none"), mc_at(0, MC_FORM_PLAINTEXT));
+    if (!bk->nhost) mc_cfg_warn(c, "no hardcoded C2 list (random-domain method) found");
+    size_t heap = corroborate(ctx, d, c, &o);
+    int conf = (bk->nhost ? 75 : 55) + (bk->nxs ? 5 : 0) + (int)heap * 3;
+    mc_cfg_status(c, bk->nhost ? MC_STATUS_COMPLETE : MC_STATUS_PARTIAL, conf > 99 ? 99 : conf);
+    return true;
+}
+
+/* Runs when no .cctor cracked: needs the fork's Settings and hardcoded hosts or a string table
+ * that a key decodes. */
+static bool decode_banker(const mc_decode_ctx *ctx, const md_dump *d, const mc_dotnet *dn, const qs_hints *h,
+                          qs_cfg *q, mc_results *out)
+{
+    if (!h->nrd_host && !h->xd_row) return false;
+    qs_banker *bk = calloc(1, sizeof *bk);
+    if (!bk) return false;
+    bk_hosts(dn, h, bk);
+    if (h->xd_row) bk_strings(ctx, dn, h, bk);
+    bool done = false;
+    uint32_t ntypes = mc_dn_rows(dn, MC_DN_T_TYPEDEF), tried = 0;
+    for (uint32_t t = 1; t <= ntypes && (bk->nhost || bk->nxs) && !done && tried < QS_MAX_CCTORS &&
+                         !mc_expired(ctx); t++) {
+        uint32_t m = mc_dn_find_method(dn, t, ".cctor");
+        mc_dn_body b;
+        if (!m || mc_dn_get_body(dn, m, &b) != MC_DN_OK) continue;
+        if (collect(dn, &b, q) >= QS_MIN_STRINGS) {
+            tried++;
+            if (!is_template(q) && bk_settings(q, bk->canon)) done = emit_banker(ctx, d, out, q, bk);
+        }
+        cfg_free_items(q);
+        mc_dn_body_free(&b);
+    }
+    bk_free(bk);
+    return done;
 }
 
 /* ---- one image ---- */
@@ -739,11 +1103,12 @@ static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_do
         if (collect(dn, &b, q) >= QS_MIN_STRINGS) {
             tried++;
             if (is_template(q)) { emit_template(out, q); done = true; }
-            else if (crack(ctx, q, &h)) done = emit_config(ctx, d, out, q);
+            else if (crack(ctx, d, q, &h)) done = emit_config(ctx, d, out, q);
         }
         cfg_free_items(q);
         mc_dn_body_free(&b);
     }
+    if (!done) done = decode_banker(ctx, d, dn, &h, q, out);
     free(q);
     return done;
 }

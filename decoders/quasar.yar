@@ -38,3 +38,27 @@ rule quasar_heap_strings
     condition:
         $heap_mutex and $heap_hosts_end
 }
+
+rule quasar_banker_fork
+{
+    meta:
+        family = "quasar"
+        description = "QuasarRAT '1.0.00.rN' banker fork: Quasar 1.0 Settings names in clear with the fork's version literal, its random-domain IL or its XOR string-table IL"
+    strings:
+        $ver = "1.0.00.r" wide
+        /* Roslyn: newobj Random; newobj List; dup; ldstr host; callvirt Add */
+        $rd = { 73 ?? ?? ?? 0A 73 ?? ?? ?? 0A 25 72 ?? ?? ?? 70 6F ?? ?? ?? 0A }
+        /* if (id == 1) return Decode("hexA:hexB"); if (id == 2) ..., short or long bne.un */
+        $xd_s = { 02 17 33 ?? 72 ?? ?? ?? 70 28 ?? ?? ?? 06 2A 02 18 33 ?? 72 ?? ?? ?? 70 28 ?? ?? ?? 06 2A }
+        $xd_l = { 02 17 40 ?? ?? ?? ?? 72 ?? ?? ?? 70 28 ?? ?? ?? 06 2A 02 18 40 ?? ?? ?? ?? 72 ?? ?? ?? 70 28 ?? ?? ?? 06 2A }
+        $n1 = "ENCRYPTIONKEY" ascii fullword
+        $n2 = "RECONNECTDELAY" ascii fullword
+        $n3 = "ENABLELOGGER" ascii fullword
+        $n4 = "STARTUPKEY" ascii fullword
+        $n5 = "SUBFOLDER" ascii fullword
+        $n6 = "INSTALLNAME" ascii fullword
+        $n7 = "HIDEFILE" ascii fullword
+        $n8 = "SPECIALFOLDER" ascii fullword
+    condition:
+        5 of ($n*) and ($ver or $rd or $xd_s or $xd_l)
+}

@@ -605,6 +605,54 @@ static void job_records(scan_state *st, const job *j, json_t ***recs, size_t *nr
     json_decref(extra);
 }
 
+/* True when every value of the record was read from decrypted heap strings: a heap-only
+ * stand-in, reported for when the image is gone. */
+static bool heap_only(const json_t *rec)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    json_object_foreach(json_object_get(rec, "provenance"), k, v) {
+        size_t i;
+        json_t *w;
+        json_array_foreach(v, i, w) {
+            const char *form = json_string_value(json_object_get(w, "form"));
+            if (!form || strcmp(form, "heap_decrypted") != 0)
+                return false;
+            n++;
+        }
+    }
+    return n > 0;
+}
+
+static const char *record_family(const json_t *rec)
+{
+    return json_string_value(json_object_get(json_object_get(rec, "config"), "family"));
+}
+
+/* Drop heap-only stand-ins of a family whose config the dump's image gave: the stand-in has
+ * nothing the image config lacks, and beside other samples' heaps it may have borrowed their
+ * values. */
+static size_t drop_standins(json_t **recs, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *fam = record_family(recs[i]);
+        bool drop = false;
+        if (fam && heap_only(recs[i]))
+            for (size_t j = 0; j < n && !drop; j++) {
+                const char *f2 = record_family(recs[j]), *st = json_string_value(json_object_get(recs[j], "status"));
+                drop = j != i && f2 && strcmp(f2, fam) == 0 && !heap_only(recs[j]) && st &&
+                       strcmp(st, "failed") != 0;
+            }
+        if (drop)
+            json_decref(recs[i]);
+        else
+            recs[k++] = recs[i];
+    }
+    return k;
+}
+
 static void finish_records(scan_state *st, mc_input_result *res)
 {
     json_t **recs = NULL;
@@ -612,6 +660,7 @@ static void finish_records(scan_state *st, mc_input_result *res)
     for (size_t i = 0; i < st->njobs; i++)
         if (st->jobs[i].out)
             job_records(st, &st->jobs[i], &recs, &n, &cap);
+    n = drop_standins(recs, n);
     n = mc_records_merge_sort(recs, n, st->e->fam, st->e->ndec);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -683,7 +732,12 @@ static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
     collect_user_rules(&st);
     for (size_t i = 0; i < e->ndec; i++)
         prepare_job(&st, e->dec[i]);
+    /* Indexes the decoders of this dump share (the managed-heap index): without it each
+     * decoder would pass over the whole dump again. */
+    st.ctx.shared = st.njobs ? mc_dump_shared_new() : NULL;
     run_jobs(&st, threads);
+    mc_dump_shared_free(st.ctx.shared);
+    st.ctx.shared = NULL;
     for (size_t i = 0; i < st.njobs; i++)
         finish_job(&st, &st.jobs[i]);
     input_hash_finish(h, res->input);

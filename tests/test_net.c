@@ -75,6 +75,23 @@ START_TEST(domains)
 }
 END_TEST
 
+/* Hosts with no field name to vouch for them: IPs and lowercase domains, not file or type names. */
+START_TEST(bare_hosts)
+{
+    static const char *const yes[] = {"192.0.2.1", "2001:db8::1", "c2.example", "c2.example.",
+                                      "a-b.test", "xn--bcher-kva.example"};
+    static const char *const no[] = {"kernel32.dll", "client.exe", "app.config", "settings.json",
+                                     "System.Text", "C2.Example", "mscorlib.resources",
+                                     "ntdll.dll.", "notes.txt", "localhost", "", "a..b"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        ck_assert_msg(mc_is_bare_host(yes[i]), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        ck_assert_msg(!mc_is_bare_host(no[i]), "%s", no[i]);
+    /* The plain host check still takes what a named field may hold. */
+    ck_assert(mc_is_host("kernel32.dll") && mc_is_host("C2.Example"));
+}
+END_TEST
+
 START_TEST(ports)
 {
     long p = -5;
@@ -193,6 +210,7 @@ int main(void)
     tcase_add_test(t, ipv4_strict);
     tcase_add_test(t, ipv6_literals);
     tcase_add_test(t, domains);
+    tcase_add_test(t, bare_hosts);
     tcase_add_test(t, ports);
     tcase_add_test(t, hostport_split);
     tcase_add_test(t, url_parts);

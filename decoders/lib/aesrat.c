@@ -13,6 +13,7 @@
 #include "lib/mc_clrstr.h"
 #include "lib/mc_dotnet.h"
 #include "lib/mc_net.h"
+#include "lib/mc_shared.h"
 #include "md_internal.h"
 
 #include <ctype.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define AR_MAX_ITEMS 96
 #define AR_MAX_TEXT 8192          /* UTF-8 bytes kept per string item */
@@ -31,6 +33,10 @@
 #define AR_MIN_STRINGS 8
 #define AR_HEAP_WINDOW 0x10000
 #define AR_MAX_LIST 64            /* hosts or ports per list */
+#define AR_BLOCK1 20              /* one PBKDF2-HMAC-SHA1 block: the key prefix a heap key is confirmed by */
+#define AR_HEAP_MACS 16384        /* heap byte[64]s tried against one blob's HMAC */
+#define AR_HEAP_KEYS 4096         /* heap key arrays tried per verified byte[64] */
+#define AR_HEAP_PAIRS 4
 
 const uint8_t mc_aesrat_quasar_salt[32] = {
     0xBF, 0xEB, 0x1E, 0x56, 0xFB, 0xCD, 0x97, 0x3B, 0xB2, 0x19, 0x02, 0x24, 0x30, 0xA5, 0x78, 0x43,
@@ -54,7 +60,8 @@ const mc_aesrat_salt *mc_aesrat_salts(size_t *n)
 /* PBKDF2 at 50000 rounds is the dominant cost of these decoders (~0.1 s each), and one key is
  * derived again and again: flat and mapped copies of one image, one sample in several dumps of a
  * batch, each salt tried by each of the decoders a rule reached. A small process-wide memo of
- * recent derivations, under a mutex because the engine may run inputs in parallel. */
+ * recent derivations (the whole dk, or only its first block when a heap key was confirmed by it),
+ * under a mutex because the engine may run inputs in parallel. */
 #define AR_MEMO 32
 #define AR_MEMO_PW 128
 typedef struct ar_memo {
@@ -64,22 +71,31 @@ typedef struct ar_memo {
     size_t salt_len;
     unsigned iterations;
     uint8_t dk[MC_AESRAT_DK_LEN];
+    size_t dk_len;            /* MC_AESRAT_DK_LEN, or AR_BLOCK1 */
     bool used;
 } ar_memo;
 static ar_memo memo[AR_MEMO];
 static size_t memo_next;
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long stat_full, stat_prefix, stat_heap;
 
+static bool memo_same(const ar_memo *m, const char *pw, size_t pw_len, const uint8_t *salt,
+                      size_t salt_len, unsigned iterations)
+{
+    return m->used && m->iterations == iterations && m->pw_len == pw_len && m->salt_len == salt_len &&
+           memcmp(m->pw, pw, pw_len) == 0 && memcmp(m->salt, salt, salt_len) == 0;
+}
+
+/* The first `want` bytes of a remembered derivation. */
 static bool memo_get(const char *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
-                     unsigned iterations, uint8_t *dk)
+                     unsigned iterations, uint8_t *dk, size_t want)
 {
     bool hit = false;
     pthread_mutex_lock(&memo_lock);
     for (size_t i = 0; i < AR_MEMO && !hit; i++) {
         const ar_memo *m = &memo[i];
-        if (m->used && m->iterations == iterations && m->pw_len == pw_len && m->salt_len == salt_len &&
-            memcmp(m->pw, pw, pw_len) == 0 && memcmp(m->salt, salt, salt_len) == 0) {
-            memcpy(dk, m->dk, MC_AESRAT_DK_LEN);
+        if (memo_same(m, pw, pw_len, salt, salt_len, iterations) && m->dk_len >= want) {
+            memcpy(dk, m->dk, want);
             hit = true;
         }
     }
@@ -88,18 +104,27 @@ static bool memo_get(const char *pw, size_t pw_len, const uint8_t *salt, size_t 
 }
 
 static void memo_put(const char *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
-                     unsigned iterations, const uint8_t *dk)
+                     unsigned iterations, const uint8_t *dk, size_t dk_len)
 {
     if (pw_len > AR_MEMO_PW || salt_len > sizeof memo[0].salt) return;
     pthread_mutex_lock(&memo_lock);
-    ar_memo *m = &memo[memo_next];
-    memo_next = (memo_next + 1) % AR_MEMO;
+    ar_memo *m = NULL;
+    for (size_t i = 0; i < AR_MEMO && !m; i++)   /* a full dk replaces its first block */
+        if (memo_same(&memo[i], pw, pw_len, salt, salt_len, iterations)) m = &memo[i];
+    if (!m) {
+        m = &memo[memo_next];
+        memo_next = (memo_next + 1) % AR_MEMO;
+    } else if (m->dk_len >= dk_len) {
+        pthread_mutex_unlock(&memo_lock);
+        return;
+    }
     memcpy(m->pw, pw, pw_len);
     m->pw_len = pw_len;
     memcpy(m->salt, salt, salt_len);
     m->salt_len = salt_len;
     m->iterations = iterations;
-    memcpy(m->dk, dk, MC_AESRAT_DK_LEN);
+    memcpy(m->dk, dk, dk_len);
+    m->dk_len = dk_len;
     m->used = true;
     pthread_mutex_unlock(&memo_lock);
 }
@@ -107,11 +132,38 @@ static void memo_put(const char *pw, size_t pw_len, const uint8_t *salt, size_t 
 bool mc_aesrat_derive(const char *password, size_t password_len, const uint8_t *salt,
                       size_t salt_len, unsigned iterations, uint8_t dk[MC_AESRAT_DK_LEN])
 {
-    if (memo_get(password, password_len, salt, salt_len, iterations, dk)) return true;
+    if (memo_get(password, password_len, salt, salt_len, iterations, dk, MC_AESRAT_DK_LEN)) return true;
     if (!mc_pbkdf2_sha1(password, password_len, salt, salt_len, iterations, dk, MC_AESRAT_DK_LEN))
         return false;
-    memo_put(password, password_len, salt, salt_len, iterations, dk);
+    __atomic_fetch_add(&stat_full, 1, __ATOMIC_RELAXED);
+    memo_put(password, password_len, salt, salt_len, iterations, dk, MC_AESRAT_DK_LEN);
     return true;
+}
+
+/* dk[0:20]: PKCS5_PBKDF2_HMAC asked for one block, a fifth of the work of the whole dk. */
+static bool derive_block1(const char *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
+                          unsigned iterations, uint8_t out[AR_BLOCK1])
+{
+    if (memo_get(pw, pw_len, salt, salt_len, iterations, out, AR_BLOCK1)) return true;
+    if (!mc_pbkdf2_sha1(pw, pw_len, salt, salt_len, iterations, out, AR_BLOCK1)) return false;
+    __atomic_fetch_add(&stat_prefix, 1, __ATOMIC_RELAXED);
+    memo_put(pw, pw_len, salt, salt_len, iterations, out, AR_BLOCK1);
+    return true;
+}
+
+void mc_aesrat_stats_get(mc_aesrat_stats *st)
+{
+    st->full = __atomic_load_n(&stat_full, __ATOMIC_RELAXED);
+    st->prefix = __atomic_load_n(&stat_prefix, __ATOMIC_RELAXED);
+    st->heap = __atomic_load_n(&stat_heap, __ATOMIC_RELAXED);
+}
+
+void mc_aesrat_memo_clear(void)
+{
+    pthread_mutex_lock(&memo_lock);
+    memset(memo, 0, sizeof memo);
+    memo_next = 0;
+    pthread_mutex_unlock(&memo_lock);
 }
 
 bool mc_aesrat_verify(const uint8_t *auth, size_t auth_len, const uint8_t *blob, size_t n)
@@ -165,6 +217,157 @@ char *mc_aesrat_decrypt_b64(const uint8_t dk[MC_AESRAT_DK_LEN], const char *text
     return res;
 }
 
+/* ---- derived keys on the GC heap ---- */
+
+/* A live client keeps its Aes256 keys as byte[] objects: _key (32 bytes, 16 for Quasar 1.3) and
+ * _authKey (64), derived one after the other. */
+typedef struct ar_heap_pair {
+    uint8_t key_len;
+    uint8_t key[32];
+    uint8_t auth[MC_AESRAT_AUTH_LEN];
+} ar_heap_pair;
+
+/* The key decrypts the blob with valid padding to text (no control bytes but tab and line ends):
+ * a wrong key gets that far about once in 10^9. */
+static bool heap_key_opens(const uint8_t *key, size_t kl, const uint8_t *blob, size_t n,
+                           uint8_t *out)
+{
+    size_t len;
+    if (!mc_aes_decrypt(MC_AES_CBC, key, kl, blob + n - 32, blob + n - 16, 16, true, out, &len))
+        return false;
+    if (!mc_aes_decrypt(MC_AES_CBC, key, kl, blob + 32, blob + MC_AESRAT_HDR, n - MC_AESRAT_HDR,
+                        true, out, &len))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (out[i] < 0x20 && out[i] != '\t' && out[i] != '\r' && out[i] != '\n') return false;
+    return true;
+}
+
+/* The heap byte[kl] nearest the byte[64] at auth_va (before it first at equal distance) that
+ * opens the blob. */
+static bool heap_key_near(const mc_decode_ctx *ctx, const md_dump *d, uint64_t auth_va, unsigned kl,
+                          const uint8_t *blob, size_t n, uint8_t *buf, uint8_t *key)
+{
+    const uint64_t *v;
+    size_t nv, lo = 0, hi;
+    if (!mc_clr_byte_arrays(ctx, d, kl, &v, &nv) || nv == 0) return false;
+    for (hi = nv; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((v[mid] & ~1ull) < auth_va) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t below = lo, above = lo;
+    for (unsigned tries = 0; tries < AR_HEAP_KEYS && (below > 0 || above < nv); tries++) {
+        uint64_t va;
+        if (below > 0 && (above >= nv || auth_va - (v[below - 1] & ~1ull) <= (v[above] & ~1ull) - auth_va))
+            va = v[--below] & ~1ull;
+        else
+            va = v[above++] & ~1ull;
+        const uint8_t *k = md_ptr(d, va, kl);
+        if (k && heap_key_opens(k, kl, blob, n, buf)) {
+            memcpy(key, k, kl);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Heap key pairs that open the blob: a byte[64] whose HMAC-SHA256 verifies it (paired ones, with
+ * a key array just before them, first), with the nearest byte[kl] that decrypts it, for each kl.
+ * Every copy of the auth key is the same bytes, so the search stops at the first one with a key.
+ * Remembered per dump and blob. */
+static size_t heap_pairs(const mc_decode_ctx *ctx, const md_dump *d, const uint8_t *blob, size_t n,
+                         const size_t *key_lens, size_t nkl, ar_heap_pair *out)
+{
+    static const char tag[] = "aesrat-heap-keys";
+    uint8_t mk[sizeof tag - 1 + 32 + 8 + 2];
+    size_t ml = 0, vl = 0, np = 0;
+    if (!ctx || !ctx->shared || nkl == 0 || nkl > 2 || n < MC_AESRAT_HDR + 16 ||
+        (n - MC_AESRAT_HDR) % 16 != 0)
+        return 0;
+    memcpy(mk, tag, sizeof tag - 1);
+    ml = sizeof tag - 1;
+    memcpy(mk + ml, blob, 32);
+    ml += 32;
+    for (int i = 0; i < 8; i++) mk[ml++] = (uint8_t)((uint64_t)n >> (8 * i));
+    for (size_t i = 0; i < nkl; i++) mk[ml++] = (uint8_t)key_lens[i];
+    if (mc_shared_memo_get(ctx->shared, mk, ml, out, AR_HEAP_PAIRS * sizeof *out, &vl))
+        return vl / sizeof *out;
+    const uint64_t *macs;
+    size_t nm, tried = 0;
+    uint8_t *buf = malloc(n);
+    if (buf && mc_clr_byte_arrays(ctx, d, MC_AESRAT_AUTH_LEN, &macs, &nm)) {
+        for (int pass = 0; pass < 2 && np == 0; pass++)
+            for (size_t i = 0; i < nm && np == 0 && tried < AR_HEAP_MACS && !mc_expired(ctx); i++) {
+                if ((int)(macs[i] & 1) != (pass == 0)) continue;
+                tried++;
+                uint64_t va = macs[i] & ~1ull;
+                const uint8_t *a = md_ptr(d, va, MC_AESRAT_AUTH_LEN);
+                if (!a || !mc_aesrat_verify(a, MC_AESRAT_AUTH_LEN, blob, n)) continue;
+                for (size_t k = 0; k < nkl; k++) {
+                    ar_heap_pair *p = &out[np];
+                    memset(p, 0, sizeof *p);
+                    if ((key_lens[k] != 16 && key_lens[k] != 32) ||
+                        !heap_key_near(ctx, d, va, (unsigned)key_lens[k], blob, n, buf, p->key))
+                        continue;
+                    p->key_len = (uint8_t)key_lens[k];
+                    memcpy(p->auth, a, MC_AESRAT_AUTH_LEN);
+                    np++;
+                }
+            }
+    }
+    bool searched = buf != NULL;
+    free(buf);
+    if (searched && !mc_expired(ctx)) mc_shared_memo_put(ctx->shared, mk, ml, out, np * sizeof *out);
+    return np;
+}
+
+bool mc_aesrat_heap_opens(const mc_decode_ctx *ctx, const md_dump *d, const size_t *key_lens,
+                          size_t nkey_lens, const uint8_t *blob, size_t n)
+{
+    ar_heap_pair pairs[AR_HEAP_PAIRS];
+    return heap_pairs(ctx, d, blob, n, key_lens, nkey_lens, pairs) > 0;
+}
+
+bool mc_aesrat_find_keys(const mc_decode_ctx *ctx, const md_dump *d, const char *pw, size_t pw_len,
+                         const mc_aesrat_salt *salts, size_t nsalts, unsigned iterations,
+                         const size_t *key_lens, size_t nkey_lens, const uint8_t *blob, size_t n,
+                         mc_aesrat_accept_fn accept, void *arg)
+{
+    ar_heap_pair pairs[AR_HEAP_PAIRS];
+    size_t np = heap_pairs(ctx, d, blob, n, key_lens, nkey_lens, pairs);
+    /* Heap keys that open this very blob: the (password, salt) whose first PBKDF2 block is the
+     * key's first bytes produced them, and no other did. */
+    for (size_t k = 0; k < nsalts && np && !mc_expired(ctx); k++) {
+        uint8_t t1[AR_BLOCK1];
+        if (!derive_block1(pw, pw_len, salts[k].salt, salts[k].len, iterations, t1)) return false;
+        for (size_t j = 0; j < nkey_lens; j++)
+            for (size_t i = 0; i < np; i++) {
+                const ar_heap_pair *p = &pairs[i];
+                size_t cmp = p->key_len < AR_BLOCK1 ? p->key_len : AR_BLOCK1;
+                if (p->key_len != key_lens[j] || !mc_memeq_ct(p->key, t1, cmp)) continue;
+                __atomic_fetch_add(&stat_heap, 1, __ATOMIC_RELAXED);
+                if (accept(arg, k, p->key, p->key_len, p->auth)) return true;
+            }
+    }
+    /* The blob's own keys are on the heap and this password's first blocks are not theirs: no
+     * salt of the list derives them from it, and the whole derivation would only confirm that. */
+    if (np) return false;
+    /* No heap keys: derive the whole dk for each salt. */
+    uint8_t dk[MC_AESRAT_DK_LEN];
+    for (size_t k = 0; k < nsalts && !mc_expired(ctx); k++) {
+        if (!mc_aesrat_derive(pw, pw_len, salts[k].salt, salts[k].len, iterations, dk)) return false;
+        for (size_t j = 0; j < nkey_lens; j++) {
+            size_t kl = key_lens[j];
+            if (kl > MC_AESRAT_DK_LEN - MC_AESRAT_AUTH_LEN ||
+                !mc_aesrat_verify(dk + kl, MC_AESRAT_AUTH_LEN, blob, n))
+                continue;
+            if (accept(arg, k, dk, kl, dk + kl)) return true;
+        }
+    }
+    return false;
+}
+
 /* ---- the Settings .cctor ---- */
 
 typedef enum ar_field {
@@ -198,6 +401,7 @@ typedef struct ar_cfg {
 typedef struct ar_salts {
     mc_aesrat_salt v[AR_MAX_SALTS];
     uint8_t found[AR_MAX_SALTS][64];
+    bool in_il[AR_MAX_SALTS]; /* the image's IL initialises this salt */
     size_t n;
     unsigned iterations;
 } ar_salts;
@@ -241,11 +445,16 @@ static size_t collect(const mc_dotnet *dn, const mc_dn_body *b, ar_cfg *q)
 
 static void add_salt(ar_salts *s, const uint8_t *p, size_t len)
 {
-    if (s->n >= AR_MAX_SALTS || len < 8 || len > 64) return;
+    if (len < 8 || len > 64) return;
     for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].len == len && memcmp(s->v[i].salt, p, len) == 0) return;
+        if (s->v[i].len == len && memcmp(s->v[i].salt, p, len) == 0) {
+            s->in_il[i] = true;
+            return;
+        }
+    if (s->n >= AR_MAX_SALTS) return;
     memcpy(s->found[s->n], p, len);
     s->v[s->n] = (mc_aesrat_salt){NULL, s->found[s->n], len};
+    s->in_il[s->n] = true;
     s->n++;
 }
 
@@ -286,9 +495,25 @@ static void iterations_from_body(const mc_dotnet *dn, const mc_dn_body *b, ar_sa
     }
 }
 
-/* Known salts first, the calling family's own at the front; then the ones the IL holds. */
-static void gather_salts(const mc_decode_ctx *ctx, const mc_dotnet *dn, const char *family,
-                         ar_salts *s)
+/* A known text salt whose UTF-16 text the image holds (its #US literal). */
+static bool image_has_text(const md_dump *d, const md_image *img, const mc_aesrat_salt *salt)
+{
+    uint8_t w[128];
+    const uint8_t *p = img ? md_ptr(d, img->base, img->size) : NULL;
+    if (!p || salt->len > sizeof w / 2) return false;
+    for (size_t i = 0; i < salt->len; i++) {
+        if (salt->salt[i] < 0x20 || salt->salt[i] > 0x7E) return false;
+        w[2 * i] = salt->salt[i];
+        w[2 * i + 1] = 0;
+    }
+    return memmem(p, img->size, w, 2 * salt->len) != NULL;
+}
+
+/* The salts the image initialises or spells first (a known one, then the IL's own), the calling
+ * family's own at the front of the rest: each costs a derivation (or a first block) per key
+ * candidate, and the salt that verifies names the family whatever the order. */
+static void gather_salts(const mc_decode_ctx *ctx, const md_dump *d, const md_image *img,
+                         const mc_dotnet *dn, const char *family, ar_salts *s)
 {
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < AR_NKNOWN; i++)
@@ -309,6 +534,22 @@ static void gather_salts(const mc_decode_ctx *ctx, const mc_dotnet *dn, const ch
         mc_dn_body_free(&b);
     }
     if (!s->iterations) s->iterations = MC_AESRAT_ITERATIONS;
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->in_il[i] && s->v[i].family) s->in_il[i] = image_has_text(d, img, &s->v[i]);
+    ar_salts o = *s;
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < o.n; i++) {
+            if (o.in_il[i] != (pass == 0)) continue;
+            s->in_il[k] = o.in_il[i];
+            s->v[k] = o.v[i];
+            /* found[] moves with its entry */
+            if (!o.v[i].family) {
+                memcpy(s->found[k], o.found[i], o.v[i].len);
+                s->v[k].salt = s->found[k];
+            }
+            k++;
+        }
 }
 
 /* ---- finding the key ---- */
@@ -339,15 +580,6 @@ static const char *probe_blob(const ar_cfg *q)
     return NULL;
 }
 
-static bool probe_ok(const uint8_t dk[MC_AESRAT_DK_LEN], const char *probe)
-{
-    uint8_t *b;
-    long n = mc_aesrat_blob(probe, &b);
-    bool ok = n > 0 && mc_aesrat_verify(dk + 32, MC_AESRAT_AUTH_LEN, b, (size_t)n);
-    free(b);
-    return ok;
-}
-
 static size_t decrypt_all(ar_cfg *q)
 {
     size_t ok = 0;
@@ -359,29 +591,56 @@ static size_t decrypt_all(ar_cfg *q)
     return ok;
 }
 
-static bool crack(const mc_decode_ctx *ctx, ar_cfg *q, const ar_salts *s, const char *family)
+typedef struct ar_try {
+    ar_cfg *q;
+    const ar_salts *s;
+    const char *family;       /* the calling decoder's */
+    const char *pw;
+    int idx;
+    bool ok;
+} ar_try;
+
+static bool ar_accept(void *arg, size_t k, const uint8_t *key, size_t key_len, const uint8_t *auth)
 {
+    ar_try *t = arg;
+    ar_cfg *q = t->q;
+    memcpy(q->dk, key, key_len);
+    memcpy(q->dk + key_len, auth, MC_AESRAT_AUTH_LEN);
+    q->key_idx = t->idx;
+    strlcpy(q->password, t->pw, sizeof q->password);
+    q->family = t->s->v[k].family ? t->s->v[k].family : t->family;
+    q->salt = t->s->v[k].salt;
+    q->salt_len = t->s->v[k].len;
+    q->iterations = t->s->iterations;
+    t->ok = decrypt_all(q) > 0;
+    return true;    /* the MAC proved the keys: no other (password, salt) verifies it */
+}
+
+/* Key candidates: a field named Key first (the builders' name), then the rest in IL order. */
+static bool crack(const mc_decode_ctx *ctx, const md_dump *d, ar_cfg *q, const ar_salts *s,
+                  const char *family)
+{
+    static const size_t key_lens[1] = {32};
     const char *probe = probe_blob(q);
+    uint8_t *blob;
+    long bn = probe ? mc_aesrat_blob(probe, &blob) : -1;
     size_t tried = 0;
-    if (!probe) return false;
-    for (size_t i = 0; i < q->n && tried < AR_MAX_KEYS && !mc_expired(ctx); i++) {
-        char pw[160];
-        if (!key_text(q->items[i].text, pw, sizeof pw)) continue;
-        tried++;
-        for (size_t k = 0; k < s->n && !mc_expired(ctx); k++) {
-            if (!mc_aesrat_derive(pw, strlen(pw), s->v[k].salt, s->v[k].len, s->iterations, q->dk))
-                return false;
-            if (!probe_ok(q->dk, probe)) continue;
-            q->key_idx = (int)i;
-            strlcpy(q->password, pw, sizeof q->password);
-            q->family = s->v[k].family ? s->v[k].family : family;
-            q->salt = s->v[k].salt;
-            q->salt_len = s->v[k].len;
-            q->iterations = s->iterations;
-            return decrypt_all(q) > 0;
+    bool done = false;
+    if (bn < 0) return false;
+    ar_try t = {q, s, family, NULL, -1, false};
+    for (int pass = 0; pass < 2 && !done; pass++)
+        for (size_t i = 0; i < q->n && tried < AR_MAX_KEYS && !done && !mc_expired(ctx); i++) {
+            char pw[160];
+            if ((strcasecmp(q->items[i].name, "key") == 0) != (pass == 0)) continue;
+            if (!key_text(q->items[i].text, pw, sizeof pw)) continue;
+            tried++;
+            t.pw = pw;
+            t.idx = (int)i;
+            done = mc_aesrat_find_keys(ctx, d, pw, strlen(pw), s->v, s->n, s->iterations, key_lens,
+                                       1, blob, (size_t)bn, ar_accept, &t);
         }
-    }
-    return false;
+    free(blob);
+    return done && t.ok;
 }
 
 /* ---- field mapping ---- */
@@ -693,14 +952,14 @@ static bool emit_config(const mc_decode_ctx *ctx, const md_dump *d, mc_results *
     return true;
 }
 
-static size_t decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_dotnet *dn,
-                           mc_results *out, const char *family)
+static size_t decode_image(const mc_decode_ctx *ctx, const md_dump *d, const md_image *img,
+                           const mc_dotnet *dn, mc_results *out, const char *family)
 {
     ar_salts *s = malloc(sizeof *s);
     ar_cfg *q = malloc(sizeof *q);
     size_t found = 0;
     if (!s || !q) goto done;
-    gather_salts(ctx, dn, family, s);
+    gather_salts(ctx, d, img, dn, family, s);
     uint32_t ntypes = mc_dn_rows(dn, MC_DN_T_TYPEDEF), tried = 0;
     for (uint32_t t = 1; t <= ntypes && tried < AR_MAX_CCTORS && !mc_expired(ctx); t++) {
         uint32_t m = mc_dn_find_method(dn, t, ".cctor");
@@ -709,7 +968,7 @@ static size_t decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_
         if (collect(dn, &b, q) >= AR_MIN_STRINGS) {
             tried++;
             if (is_template(q)) { emit_template(out, q, family); found++; }
-            else if (crack(ctx, q, s, family)) found += emit_config(ctx, d, out, q, family);
+            else if (crack(ctx, d, q, s, family)) found += emit_config(ctx, d, out, q, family);
         }
         cfg_clear(q);
         mc_dn_body_free(&b);
@@ -747,13 +1006,14 @@ static bool heap_list_near(const md_dump *d, uint64_t va, bool (*shape)(const ch
     return false;
 }
 
-/* Heap-only host lists: without a field name, a dotted .NET type name ("System.Text") would pass
- * as a domain, so demand lowercase hosts, as builders write them. */
+/* Heap-only host lists: no field name vouches for them, so bare hosts only (mc_net.h). */
 static bool is_heap_host_list(const char *v)
 {
-    for (const char *p = v; *p; p++)
-        if (isupper((unsigned char)*p)) return false;
-    return is_host_list(v);
+    char tok[AR_MAX_LIST][MC_HOST_MAX];
+    size_t n = split_list(v, tok, AR_MAX_LIST);
+    for (size_t i = 0; i < n; i++)
+        if (!mc_is_bare_host(tok[i])) return false;
+    return n > 0;
 }
 
 static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,
@@ -797,8 +1057,7 @@ typedef struct ar_job {
 static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
 {
     ar_job *j = arg;
-    (void)img;
-    return decode_image(j->ctx, j->d, dn, j->out, j->family);
+    return decode_image(j->ctx, j->d, img, dn, j->out, j->family);
 }
 
 int mc_aesrat_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,

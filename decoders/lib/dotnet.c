@@ -284,6 +284,10 @@ static mc_dn_err try_layout(mc_dotnet *dn, const pe_info *pi, md_layout layout, 
     uint32_t cb = md_le32(cli), md_rva = md_le32(cli + 8), md_size = md_le32(cli + 12);
     if (cb < 72 || md_rva == 0 || md_size < 20) return MC_DN_E_ROOT;
     if (md_size > MC_DN_MAX_METADATA) return MC_DN_E_LIMIT;
+    /* A hostile header may claim up to the cap: allocate only what the dump can fill. */
+    uint64_t md_va = 0;
+    if (rva_extent(dn, md_rva, &md_va) < md_size || md_avail(dn->d, md_va) < md_size)
+        return MC_DN_E_ROOT;
     dn->md = malloc(md_size);
     if (!dn->md) return MC_DN_E_NOMEM;
     dn->md_len = md_size;
@@ -570,6 +574,36 @@ mc_dn_err mc_dn_field_type(const mc_dotnet *dn, uint32_t field_row, uint8_t *ele
     return MC_DN_OK;
 }
 
+static const char *type_row_name(const mc_dotnet *dn, unsigned table, uint32_t row, const char **ns)
+{
+    uint32_t name, space;
+    if (ns) *ns = "";
+    if (mc_dn_cell(dn, table, row, 1, &name) != MC_DN_OK) return "";
+    if (ns && mc_dn_cell(dn, table, row, 2, &space) == MC_DN_OK) *ns = str_or_empty(dn, space);
+    return str_or_empty(dn, name);
+}
+
+const char *mc_dn_memberref_class(const mc_dotnet *dn, uint32_t row, const char **ns)
+{
+    uint32_t cls, blob, len, pos = 2, v;
+    const uint8_t *p;
+    if (ns) *ns = "";
+    if (mc_dn_cell(dn, MC_DN_T_MEMBERREF, row, 0, &cls) != MC_DN_OK) return "";
+    /* MemberRefParent: 0 TypeDef, 1 TypeRef, 2 ModuleRef, 3 MethodDef, 4 TypeSpec */
+    if ((cls & 7) == 0) return type_row_name(dn, MC_DN_T_TYPEDEF, cls >> 3, ns);
+    if ((cls & 7) == 1) return type_row_name(dn, MC_DN_T_TYPEREF, cls >> 3, ns);
+    if ((cls & 7) != 4) return "";
+    /* TypeSpec blob GENERICINST (CLASS|VALUETYPE) TypeDefOrRef ...: one level, no recursion. */
+    if (mc_dn_cell(dn, MC_DN_T_TYPESPEC, cls >> 3, 0, &blob) != MC_DN_OK ||
+        mc_dn_blob(dn, blob, &p, &len) != MC_DN_OK)
+        return "";
+    if (len < 3 || p[0] != 0x15 || (p[1] != 0x11 && p[1] != 0x12) || !sig_uint(p, len, &pos, &v))
+        return "";
+    if ((v & 3) == 0) return type_row_name(dn, MC_DN_T_TYPEDEF, v >> 2, ns);
+    if ((v & 3) == 1) return type_row_name(dn, MC_DN_T_TYPEREF, v >> 2, ns);
+    return "";
+}
+
 mc_dn_err mc_dn_field_data(const mc_dotnet *dn, uint32_t field_row, uint8_t *dst, size_t n, uint64_t *va)
 {
     if (!dn || !dst) return MC_DN_E_ARG;
@@ -609,6 +643,9 @@ mc_dn_err mc_dn_get_body(const mc_dotnet *dn, uint32_t method_row, mc_dn_body *o
     } else return MC_DN_E_BODY;
     if (len > MC_DN_MAX_BODY) return MC_DN_E_LIMIT;
     if (m.rva > UINT32_MAX - hdr) return MC_DN_E_BODY;
+    uint64_t code_va = 0;   /* as for the metadata: allocate only what the dump can fill */
+    if (rva_extent(dn, m.rva + hdr, &code_va) < len || md_avail(dn->d, code_va) < len)
+        return MC_DN_E_BODY;
     out->code = malloc(len ? len : 1);
     if (!out->code) return MC_DN_E_NOMEM;
     if (!read_rva(dn, m.rva + hdr, out->code, len, &out->va)) {

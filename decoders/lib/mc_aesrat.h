@@ -41,6 +41,42 @@ const mc_aesrat_salt *mc_aesrat_salts(size_t *n);
 /* dk = PBKDF2-HMAC-SHA1(password, salt, iterations, 96). */
 bool mc_aesrat_derive(const char *password, size_t password_len, const uint8_t *salt,
                       size_t salt_len, unsigned iterations, uint8_t dk[MC_AESRAT_DK_LEN]);
+/* The keys of one candidate password for one blob (HMAC || IV || CT), tried in order: for each
+ * salt, for each key length in key_lens (32, or 16 for Quasar 1.3), the AES key dk[0:kl] and the
+ * HMAC key dk[kl:kl+64] of dk = PBKDF2-HMAC-SHA1(pw, salt, iterations); accept(arg, salt index,
+ * key, kl, auth key) is called for each pair whose HMAC key verifies the blob, until it returns
+ * true (then true is returned).
+ *
+ * With ctx->shared set, the derived keys a live client keeps on its GC heap come first: a heap
+ * byte[64] that verifies the blob's HMAC and a byte[kl] that decrypts it (mc_clrstr.h index) are
+ * credited to (pw, salt) only when the FIRST PBKDF2 block of that pair (PKCS5_PBKDF2_HMAC asked
+ * for 20 bytes: a fifth of the 96-byte cost) equals the heap key's first min(kl, 20) bytes. So
+ * the reported password, salt and family stay proven. Such a pair is proof enough (the HMAC
+ * key verifies the blob; a wrong AES key decrypts it to padded text about once in 10^9) that a
+ * password whose first blocks do not match did not produce the blob's keys, so it costs a fifth
+ * of a derivation per salt and is not derived in full. Without heap keys that open the blob
+ * (none, wrong ones, an HMAC key without its AES key), the whole dk is derived per salt as
+ * before. */
+typedef bool (*mc_aesrat_accept_fn)(void *arg, size_t salt_idx, const uint8_t *key,
+                                    size_t key_len, const uint8_t *auth);
+bool mc_aesrat_find_keys(const mc_decode_ctx *ctx, const md_dump *d, const char *pw, size_t pw_len,
+                         const mc_aesrat_salt *salts, size_t nsalts, unsigned iterations,
+                         const size_t *key_lens, size_t nkey_lens, const uint8_t *blob, size_t n,
+                         mc_aesrat_accept_fn accept, void *arg);
+/* True when ctx->shared is set and heap keys (as above) open the blob: it is then a MAC'd blob of
+ * this scheme, which MAC-less schemes cannot have produced. */
+bool mc_aesrat_heap_opens(const mc_decode_ctx *ctx, const md_dump *d, const size_t *key_lens,
+                          size_t nkey_lens, const uint8_t *blob, size_t n);
+
+/* Process-wide counters, for tests and measurements: PBKDF2 runs actually computed (memo misses)
+ * for a whole dk and for a first block only, and keys taken from the heap. */
+typedef struct mc_aesrat_stats {
+    unsigned long full, prefix, heap;
+} mc_aesrat_stats;
+void mc_aesrat_stats_get(mc_aesrat_stats *st);
+/* Forget the derivation memo (tests that count derivations). */
+void mc_aesrat_memo_clear(void);
+
 /* HMAC-SHA256(auth, blob[32:]) == blob[0:32], in constant time. False for a blob shorter than
  * the header plus one block. */
 bool mc_aesrat_verify(const uint8_t *auth, size_t auth_len, const uint8_t *blob, size_t n);

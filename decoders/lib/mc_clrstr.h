@@ -1,6 +1,24 @@
-/* CLR System.String objects on a .NET heap: how decoders find the decrypted copies of the values
- * they decoded from an image. An object is the MethodTable pointer (pointer-sized, non-zero), the
- * int32 count of UTF-16 chars, the chars and a NUL char. Shared by every .NET family decoder. */
+/* CLR objects on a .NET heap: how decoders find the decrypted copies of the values they decoded
+ * from an image, and the derived keys a live process keeps. A System.String is the MethodTable
+ * pointer (pointer-sized, non-zero), the int32 count of UTF-16 chars, the chars and a NUL char; a
+ * byte[] is the MethodTable pointer, the int32 length (padded to 8 bytes on 64-bit) and the
+ * bytes. Shared by every .NET family decoder.
+ *
+ * Where objects are looked for: object starts aligned to the pointer size (4 when the dump does
+ * not name its architecture: x86 objects then still qualify), the whole object inside one stretch
+ * of regions that can hold a GC heap: regions that are not MEM_IMAGE (nor a module range) and, when
+ * the dump labels protections, writable. A lookup through a per-dump index (ctx->shared) and a
+ * scan of the dump (ctx->shared NULL) apply the same rules and give the same answer.
+ *
+ * The index (built once per dump on first use, one pass over those regions): strings whose chars
+ * are all in 1..0xFF (the only ones an ASCII/Latin-1 `text` can equal), keyed by a hash of their
+ * text, at most MC_CLR_INDEX_MAX_STRINGS of them (a hostile heap of fake headers stops the
+ * pass there; lookups then scan the rest of the dump for what the index does not hold); and
+ * byte[16], byte[32], byte[64] objects whose bytes look random (derived keys), at most
+ * MC_CLR_INDEX_MAX_ARRAYS per length. Memory is 24 to 32 bytes per indexed string (96 MiB at
+ * the cap) and 8 per array. The pass polls the deadline (a cut pass is completed by scanning, like the cap) and
+ * drops the file pages it read (md_release).
+ */
 #ifndef MEMCFG_MC_CLRSTR_H
 #define MEMCFG_MC_CLRSTR_H
 
@@ -10,16 +28,41 @@
 #include <stdint.h>
 
 #define MC_CLR_MAX_CHARS 1024u   /* longest text searched for */
+#define MC_CLR_INDEX_MAX_STRINGS (4u << 20)   /* strings indexed per dump (96 MiB at the cap) */
+#define MC_CLR_INDEX_MAX_ARRAYS (1u << 20)    /* byte[] objects indexed per length */
+#define MC_CLR_PAIR_GAP 256u     /* a key array ending this close before a byte[64] "pairs" it */
 
 /* Pointer size of the process's CLR objects (4 for x86/ARM dumps, else 8). */
 unsigned mc_clr_ptr_size(const md_dump *d);
 /* True when nchars UTF-16 chars at chars_va are the body of a CLR string object; *obj_va gets
  * the object's address. */
 bool mc_clr_string_at(const md_dump *d, uint64_t chars_va, uint32_t nchars, uint64_t *obj_va);
-/* The first CLR string object (in VA order) whose text is `text` (ASCII), found by one bounded
- * pass over the dump's runs that stops at the first match or at the deadline. Texts shorter than
- * min_chars (they would match by chance) or longer than MC_CLR_MAX_CHARS are not searched. */
+/* The first CLR string object (in VA order) whose text is `text` (each byte one char), from the
+ * index when ctx->shared is set, else by one bounded pass over the dump that stops at the first
+ * match or at the deadline. Texts shorter than min_chars (they would match by chance) or longer
+ * than MC_CLR_MAX_CHARS are not searched. */
 bool mc_clr_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text, size_t min_chars,
                  uint64_t *obj_va);
+/* True when a region can hold a GC heap (see above). */
+bool mc_clr_heap_region(const md_region *r);
+
+/* The indexed byte[len] objects (len 16, 32 or 64): data VAs in VA order in *va (owned by the
+ * index, valid while ctx->shared lives). Bit 0 of an entry is set when a byte[16] or byte[32]
+ * ends at most MC_CLR_PAIR_GAP bytes before the object (a key allocated just before it); clear it
+ * before reading. False without ctx->shared (or for another dump, or another len). */
+bool mc_clr_byte_arrays(const mc_decode_ctx *ctx, const md_dump *d, unsigned len,
+                        const uint64_t **va, size_t *n);
+
+/* What the index of a dump holds (built here if it was not yet). False without ctx->shared. */
+typedef struct mc_clr_index_stats {
+    size_t strings;           /* strings indexed */
+    size_t arrays[3];         /* byte[16], byte[32], byte[64] indexed */
+    bool complete;            /* false: capped or cut by the deadline at stop_va */
+    bool arrays_capped;       /* some length hit MC_CLR_INDEX_MAX_ARRAYS (or the test cap) */
+    uint64_t stop_va;
+    uint64_t bytes;           /* bytes of the regions passed over */
+    double build_ms;
+} mc_clr_index_stats;
+bool mc_clr_index_stats_get(const mc_decode_ctx *ctx, const md_dump *d, mc_clr_index_stats *st);
 
 #endif

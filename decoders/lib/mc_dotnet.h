@@ -37,7 +37,7 @@ const char *mc_dn_strerror(mc_dn_err e);
 enum {
     MC_DN_T_MODULE = 0x00, MC_DN_T_TYPEREF = 0x01, MC_DN_T_TYPEDEF = 0x02, MC_DN_T_FIELDPTR = 0x03,
     MC_DN_T_FIELD = 0x04, MC_DN_T_METHODPTR = 0x05, MC_DN_T_METHODDEF = 0x06,
-    MC_DN_T_MEMBERREF = 0x0A, MC_DN_T_FIELDRVA = 0x1D, MC_DN_T_COUNT = 0x2D,
+    MC_DN_T_MEMBERREF = 0x0A, MC_DN_T_TYPESPEC = 0x1B, MC_DN_T_FIELDRVA = 0x1D, MC_DN_T_COUNT = 0x2D,
 };
 
 /* Caps (the reader refuses larger inputs with MC_DN_E_LIMIT). */
@@ -132,6 +132,9 @@ uint32_t mc_dn_field_at(const mc_dotnet *dn, uint32_t pos);
 uint32_t mc_dn_method_at(const mc_dotnet *dn, uint32_t pos);
 /* Name of a MemberRef row ("" when bad). */
 const char *mc_dn_memberref_name(const mc_dotnet *dn, uint32_t row);
+/* Name of the type a MemberRef row belongs to, namespace in *ns (NULL: not wanted): a TypeDef or
+ * TypeRef, or the generic type of a GENERICINST TypeSpec ("List`1"); "" when bad or other. */
+const char *mc_dn_memberref_class(const mc_dotnet *dn, uint32_t row, const char **ns);
 
 /* Field type from its signature: the ELEMENT_TYPE byte (0x02 bool, 0x08 i4, 0x0E string,
  * 0x1D szarray, 0x11 valuetype, 0x12 class), and for valuetype/class the type's name. */

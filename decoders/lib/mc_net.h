@@ -28,6 +28,10 @@ bool mc_is_ip(const char *s);
 bool mc_is_domain(const char *s);
 /* An IP literal or a domain: what may go into a hostname field. */
 bool mc_is_host(const char *s);
+/* A host standing alone, with no field name to say it is one (decrypted strings on a heap): an IP
+ * literal, or a domain as builders type them, all lowercase and not ending in a file extension.
+ * Without those rules .NET names ("System.Text") and file names ("kernel32.dll") pass. */
+bool mc_is_bare_host(const char *s);
 
 /* Decimal port 0-65535 of at most 5 digits, nothing else. */
 bool mc_parse_port(const char *s, long *port);

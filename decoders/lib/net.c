@@ -82,6 +82,34 @@ bool mc_is_host(const char *s)
     return mc_is_ip(s) || mc_is_domain(s);
 }
 
+bool mc_is_bare_host(const char *s)
+{
+    if (mc_is_ip(s))
+        return true;
+    if (!mc_is_domain(s))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (isupper((unsigned char)*p))
+            return false;
+    /* Extensions of files a Windows process names, none of them a TLD in use by C2s. */
+    static const char *const ext[] = {"dll", "exe", "sys", "drv", "ocx", "cpl", "scr", "tmp",
+                                      "dat", "log", "ini", "cfg", "config", "xml", "json", "txt",
+                                      "pdb", "lnk", "bat", "cmd", "vbs", "bin", "resources",
+                                      "manifest", "mui", "nls", "db", "cs", "vb"};
+    size_t len = strlen(s);
+    if (s[len - 1] == '.')  /* a trailing dot: the label before it is the top level */
+        len--;
+    size_t start = len;
+    while (start > 0 && s[start - 1] != '.')
+        start--;
+    const char *tld = s + start;
+    size_t n = len - start;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (strlen(ext[i]) == n && strncmp(tld, ext[i], n) == 0)
+            return false;
+    return true;
+}
+
 bool mc_port_ok(long port)
 {
     return port >= 0 && port <= 65535;

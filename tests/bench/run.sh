@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: the yara CLI with exactly memcfg's bundled rules vs `memcfg scan`, on one
 # large full minidump (1 and 2 threads) and on a batch of dumps (-p 1 vs -p 2). Prints wall time,
-# MB/s, ratios, peak RSS (/usr/bin/time -v), memcfg's own timing probe (-v: rule compile, start-up
-# to first scanned byte, scan, decoders), and checks that the parallel scan's hits equal the
-# one-scanner pass. Inputs are generated into a temp dir and deleted afterwards.
+# MB/s, ratios, peak RSS (/usr/bin/time -v), memcfg's own timing probe (-v: rule compile,
+# start-up to first scanned byte, scan, each decoder, decoders in all), and checks that the
+# parallel scan's hits equal the one-scanner pass. Last, a decoder stress case with no target.
+# Inputs are generated into a temp dir and deleted afterwards.
 #
 #   tests/bench/run.sh BUILD_DIR [DUMP_MIB=1024] [BATCH_N=16] [BATCH_MIB=64]
 set -euo pipefail
@@ -67,4 +68,10 @@ grep -m1 'rules:' "$tmp/memcfg1.err" | sed 's/^/  /'
 grep -m1 -o 'first byte scanned [0-9.]* ms after start' "$tmp/memcfg1.err" | sed 's/^/  /'
 echo "decoder share of wall time (-p 1 one dump):"
 awk '/decoders and records/ {match($0, /decoders and records [0-9.]+ ms, total [0-9.]+ ms/); s=substr($0, RSTART, RLENGTH); split(s, a, " "); printf "  %.2f%% (%s ms of %s ms)\n", 100*a[4]/a[7], a[4], a[7]}' "$tmp/memcfg1.err"
+
+echo "== decoder stress (no target): every fixture assembly in one $bmib MiB dump, look-alikes and templates included, no heap"
+"$bench" gen "$tmp/stress.dmp" "$bmib" "$src/fixtures/dotnet" --all 2>/dev/null
+size=$(stat -c %s "$tmp/stress.dmp")
+run stress "$memcfg" scan -v -p 2 -f json "$tmp/stress.dmp"
+grep 'decoder ' "$tmp/stress.err" | sed 's/^/  /'
 exit ${status:-0}
