@@ -8,7 +8,8 @@
  * it in older ones) or after the `Authorization` literal. Either way the candidates form an
  * ordered sequence; each literal is tried as the Key against the others, and the proof is a
  * decrypted IP of the `host:port(|host:port)*` shape with valid hosts and ports. Decrypted copies
- * on the GC heap raise the confidence.
+ * on the GC heap raise the confidence; when no image gives a config, the heap alone gives a
+ * low-confidence partial (see "heap only" below).
  */
 #include "decoder.h"
 #include "lib/mc_crypto.h"
@@ -83,24 +84,28 @@ static char *string_decrypt(const char *enc, const char *key)
     return res;
 }
 
+typedef struct ep_check { size_t bad; bool (*host_ok)(const char *); } ep_check;
+
 static void endpoint_check(const char *piece, void *arg)
 {
     char host[MC_HOST_MAX];
     long port;
-    size_t *bad = arg;
-    if (!mc_split_hostport(piece, host, sizeof host, &port) || port <= 0 || !mc_is_host(host)) (*bad)++;
+    ep_check *c = arg;
+    if (!mc_split_hostport(piece, host, sizeof host, &port) || port <= 0 || !c->host_ok(host)) c->bad++;
 }
 
-/* `host:port`, possibly several separated by `|` (or `;`, `,`). */
-static bool endpoints_shape(const char *s)
+/* `host:port`, possibly several separated by `|` (or `;`, `,`), every host passing host_ok. */
+static bool endpoints_shape_of(const char *s, bool (*host_ok)(const char *))
 {
-    size_t bad = 0;
+    ep_check c = {0, host_ok};
     if (!*s || strlen(s) > 1024 || !strchr(s, ':')) return false;
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr(".-_:|;,[]", *p)) return false;
-    xw_split(s, "|;,", endpoint_check, &bad);
-    return bad == 0;
+    xw_split(s, "|;,", endpoint_check, &c);
+    return c.bad == 0;
 }
+
+static bool endpoints_shape(const char *s) { return endpoints_shape_of(s, mc_is_host); }
 
 static bool key_shape(const char *s)
 {
@@ -395,22 +400,175 @@ static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
     const rl_job *base = arg;
     rl_job j = {base->ctx, base->d, base->out, {NULL, 0}};
     (void)img;
-    if (!scan_il(j.ctx, dn, emit, &j)) scan_anchors(dn, &j.ai, emit, &j);
+    bool done = scan_il(j.ctx, dn, emit, &j) || scan_anchors(dn, &j.ai, emit, &j);
     free((char *)j.ai.authorization);
-    return 0;
+    return done;
+}
+
+/* ---- heap only: the image is gone, the decrypted strings are not ----
+ *
+ * Markers, each a whole CLR string: the `Yandex\YaAddon` literal the browser scan interns, the
+ * `Authorization` address-header name, and the `net.tcp://host:port/` URI of the WCF channel to
+ * the panel. `Yandex\YaAddon` and one of the others near it are needed. Around them:
+ * - the URI's endpoint;
+ * - StringDecrypt's own trace: Read() builds the inner base64 text and then, a few objects later,
+ *   the plaintext it decodes to, so a base64 string followed by its exact decoding is a value
+ *   the client decrypted: the first such endpoint is the IP, the next value the ID;
+ * - `host:port` strings (the IP setting is held in a static field for the life of the process).
+ */
+
+typedef enum rh_kind { RH_YANDEX = 0, RH_AUTH, RH_NETTCP, RH__N } rh_kind;
+
+#define RH_PAIR_GAP 4             /* objects between StringDecrypt's inner text and its plaintext */
+#define RH_MAX_ID 128
+
+static bool heap_marker_shape(rh_kind k, const char *s)
+{
+    return k == RH_YANDEX ? strcmp(s, "Yandex\\YaAddon") == 0 :
+           k == RH_AUTH ? strcmp(s, "Authorization") == 0 : strncmp(s, "net.tcp://", 10) == 0;
+}
+
+/* Endpoints on the heap, with no field name to vouch for them: bare hosts only (mc_net.h). */
+static bool heap_endpoints_shape(const char *s) { return endpoints_shape_of(s, mc_is_bare_host); }
+
+static bool nettcp_endpoint(const char *s, char *out, size_t outsz)
+{
+    if (strncmp(s, "net.tcp://", 10) != 0) return false;
+    size_t k = strcspn(s + 10, "/");
+    if (k == 0 || k >= outsz) return false;
+    memcpy(out, s + 10, k);
+    out[k] = 0;
+    return heap_endpoints_shape(out);
+}
+
+/* Index of the plaintext that h->v[i] (base64) decodes to, within RH_PAIR_GAP objects, or -1. */
+static long decrypt_pair(const xw_heap *h, size_t i)
+{
+    uint8_t *dec;
+    long n = xw_b64(h->v[i].text, 8, &dec), found = -1;
+    if (n <= 0) return -1;
+    for (size_t j = i + 1; j < h->n && j <= i + RH_PAIR_GAP && found < 0; j++)
+        if (strlen(h->v[j].text) == (size_t)n && memcmp(h->v[j].text, dec, (size_t)n) == 0) found = (long)j;
+    free(dec);
+    return found;
+}
+
+/* Marker objects near the first `Yandex\YaAddon`; true with it and one other kind. */
+static bool heap_markers(const md_dump *d, const mc_hits *hits, uint64_t obj[RH__N])
+{
+    static const char *const ids[RH__N] = {"$heap_yandex", "$heap_auth", "$heap_nettcp"};
+    uint64_t all[RH__N][8];
+    size_t n[RH__N] = {0};
+    for (size_t i = 0; i < hits->n; i++)
+        for (int k = 0; k < RH__N; k++) {
+            xw_heap_str s;
+            if (!mc_hit_is(&hits->v[i], ids[k]) || n[k] == 8) continue;
+            /* every heap rule string starts at the object's length field */
+            if (xw_heap_str_at(d, hits->v[i].va + 4, 10, &s) && heap_marker_shape((rh_kind)k, s.text))
+                all[k][n[k]++] = s.obj;
+        }
+    if (!n[RH_YANDEX]) return false;
+    uint64_t anchor = all[RH_YANDEX][0];
+    int kinds = 0;
+    for (int k = 0; k < RH__N; k++) {
+        obj[k] = 0;
+        for (size_t i = 0; i < n[k] && !obj[k]; i++)
+            if ((all[k][i] > anchor ? all[k][i] - anchor : anchor - all[k][i]) <= XW_HEAP_WINDOW) obj[k] = all[k][i];
+        kinds += obj[k] != 0;
+    }
+    return kinds >= 2;
+}
+
+typedef struct rh_found {
+    long ip, id;              /* StringDecrypt plaintexts, -1 none */
+    size_t nuri, nbare;       /* net.tcp URIs and host:port strings with endpoints */
+} rh_found;
+
+static void heap_scan(const xw_heap *h, rh_found *f)
+{
+    char ep[MC_HOST_MAX + 16];
+    *f = (rh_found){-1, -1, 0, 0};
+    for (size_t i = 0; i < h->n; i++) {
+        const char *t = h->v[i].text;
+        if (nettcp_endpoint(t, ep, sizeof ep)) f->nuri++;
+        if (heap_endpoints_shape(t)) f->nbare++;
+        long j = decrypt_pair(h, i);
+        if (j < 0) continue;
+        const char *p = h->v[j].text;
+        if (f->ip < 0 && heap_endpoints_shape(p)) f->ip = j;
+        else if (f->ip >= 0 && f->id < 0 && j > f->ip && !heap_endpoints_shape(p) && strlen(p) <= RH_MAX_ID) f->id = j;
+    }
+}
+
+/* Endpoints traced to the client's own use (a StringDecrypt plaintext, the channel URI) are the
+ * only ones reported when there are any. */
+static void heap_emit(mc_config *c, const xw_heap *h, const rh_found *f, size_t *nconn)
+{
+    char ep[MC_HOST_MAX + 16];
+    bool traced = f->ip >= 0 || f->nuri;
+    if (f->ip >= 0) {
+        *nconn += emit_endpoints(c, h->v[f->ip].text, mc_at(h->v[f->ip].obj, MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "IP", h->v[f->ip].text);
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        const char *t = h->v[i].text;
+        mc_where w = mc_at(h->v[i].obj, MC_FORM_HEAP_DECRYPTED);
+        if (nettcp_endpoint(t, ep, sizeof ep)) {
+            *nconn += emit_endpoints(c, ep, w);
+            mc_cfg_raw_str(c, "heap_endpoint_uri", t);
+        } else if (!traced && heap_endpoints_shape(t)) {
+            /* no trace of the client's own use: every host:port string beside the markers */
+            *nconn += emit_endpoints(c, t, w);
+            mc_cfg_raw_str(c, "heap_endpoint", t);
+        }
+    }
+    if (f->id >= 0) {
+        mc_cfg_str(c, MC_F_CAMPAIGN_ID, h->v[f->id].text, mc_at(h->v[f->id].obj, MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "ID", h->v[f->id].text);
+    }
+}
+
+static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
+{
+    uint64_t obj[RH__N], marks[RH__N];
+    size_t nm = 0;
+    if (!heap_markers(d, hits, obj)) return;
+    for (int k = 0; k < RH__N; k++)
+        if (obj[k]) marks[nm++] = obj[k];
+    xw_heap *h = malloc(sizeof *h);
+    if (!h) return;
+    xw_heap_around(ctx, d, marks, nm, 1, h);
+    rh_found f;
+    heap_scan(h, &f);
+    /* an ID is only taken after a traced IP */
+    mc_config *c = f.ip >= 0 || f.nuri || f.nbare ? mc_cfg_new(out, "redline", obj[RH_YANDEX]) : NULL;
+    if (!c) { free(h); return; }
+    mc_cfg_category(c, "infostealer");
+    size_t nconn = 0;
+    heap_emit(c, h, &f, &nconn);
+    free(h);
+    if (!nconn && f.id < 0) {   /* endpoint shapes the config builder refused: nothing to report */
+        mc_cfg_discard(out, c);
+        return;
+    }
+    bool traced = f.ip >= 0 || f.nuri;
+    mc_cfg_warn(c, "no .NET image with a RedLine config found; values come from decrypted heap strings only");
+    if (nconn && !traced)
+        mc_cfg_warn(c, "endpoints are host:port strings near the markers, not tied to StringDecrypt or the channel URI");
+    mc_cfg_status(c, MC_STATUS_PARTIAL, !nconn ? 15 : traced ? 25 : 20);
 }
 
 static int redline_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
 {
     rl_job base = {ctx, d, out, {NULL, 0}};
-    mc_dn_each_image(ctx, d, hits, on_image, &base);
+    if (!mc_dn_each_image(ctx, d, hits, on_image, &base)) decode_heap(ctx, d, hits, out);
     return 0;
 }
 
 const mc_decoder mc_decoder_redline = {
     .family = "redline",
     .display = "RedLine",
-    .version = "1.0",
+    .version = "1.1",
     .category = "infostealer",
     .rules = mc_rules_redline,
     .decode = redline_decode,

@@ -8,7 +8,8 @@
  * candidate first; every plain literal of the .cctor is tried after it. Proof: every base64
  * literal whose length fits a block cipher must decrypt under the key to PKCS7-padded printable
  * text, at least two of them. Field names are kept when they are XWorm's; obfuscated ones are
- * mapped by value shape. Decrypted copies on the GC heap raise the confidence.
+ * mapped by value shape. Decrypted copies on the GC heap raise the confidence; when no image
+ * gives a config, the heap alone gives a low-confidence partial (see "heap only" below).
  */
 #include "decoder.h"
 #include "lib/mc_crypto.h"
@@ -503,6 +504,155 @@ static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const md_im
     return done;
 }
 
+/* ---- heap only: the image is gone, the decrypted settings are not ----
+ *
+ * The client decrypts Hosts, Port, KEY, SPL, Groub and USBNM one after the other at startup, and
+ * keeps each in a static field; the strings are allocated in that order, and a compacting GC
+ * keeps their order. The markers are the KEY (`<digits>`), the splitter (`<Xwormmm>`) and the
+ * `XWorm V<n>` text, each a whole CLR string; two kinds near each other are needed. The host
+ * and port are reported only in the shape the client leaves them: a port string, and a host
+ * list before it, in the few objects before the KEY/splitter pair. */
+
+typedef enum xh_kind { XH_KEY = 0, XH_SPL, XH_VER, XH__N } xh_kind;
+
+#define XH_SEQ 6                  /* objects searched on either side of the settings run */
+
+static bool heap_key_shape(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 5 || s[0] != '<' || s[n - 1] != '>') return false;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!isdigit((unsigned char)s[i])) return false;
+    return true;
+}
+
+static bool heap_spl_shape(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 4 || n > 32 || s[0] != '<' || s[n - 1] != '>') return false;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!isalpha((unsigned char)s[i])) return false;
+    return true;
+}
+
+static bool heap_marker_shape(xh_kind k, const char *s)
+{
+    char v[32];
+    return k == XH_KEY ? heap_key_shape(s) : k == XH_SPL ? heap_spl_shape(s) : version_in(s, v, sizeof v) && s[0] == 'X';
+}
+
+static bool heap_port_shape(const char *s)
+{
+    long p;
+    return all_digits(s, 1, 5, false) && mc_parse_port(s, &p) && p > 0 && mc_port_ok(p);
+}
+
+static void heap_host_check(const char *piece, void *arg)
+{
+    char host[MC_HOST_MAX];
+    long port;
+    bool *ok = arg;
+    if (!mc_is_bare_host(piece) && !(mc_split_hostport(piece, host, sizeof host, &port) && mc_is_bare_host(host)))
+        *ok = false;
+}
+
+static bool heap_hosts_shape(const char *s)
+{
+    bool ok = *s != 0;
+    xw_split(s, ",;", heap_host_check, &ok);
+    return ok;
+}
+
+/* Marker objects near the first KEY (else splitter) marker; true when two kinds are there. */
+static bool heap_markers(const md_dump *d, const mc_hits *hits, uint64_t obj[XH__N])
+{
+    static const char *const ids[XH__N] = {"$heap_key", "$heap_spl", "$heap_ver"};
+    uint64_t all[XH__N][8];
+    size_t n[XH__N] = {0};
+    for (size_t i = 0; i < hits->n; i++)
+        for (int k = 0; k < XH__N; k++) {
+            xw_heap_str s;
+            if (!mc_hit_is(&hits->v[i], ids[k]) || n[k] == 8) continue;
+            /* every heap rule string starts at the object's length field */
+            if (xw_heap_str_at(d, hits->v[i].va + 4, 3, &s) && heap_marker_shape((xh_kind)k, s.text))
+                all[k][n[k]++] = s.obj;
+        }
+    uint64_t anchor = n[XH_KEY] ? all[XH_KEY][0] : n[XH_SPL] ? all[XH_SPL][0] : 0;
+    if (!anchor) return false;
+    int kinds = 0;
+    for (int k = 0; k < XH__N; k++) {
+        obj[k] = 0;
+        for (size_t i = 0; i < n[k] && !obj[k]; i++)
+            if ((all[k][i] > anchor ? all[k][i] - anchor : anchor - all[k][i]) <= XW_HEAP_WINDOW) obj[k] = all[k][i];
+        kinds += obj[k] != 0;
+    }
+    return kinds >= 2;
+}
+
+/* Nearest object before index `from` (at most XH_SEQ back) whose text passes shape, or -1. */
+static long heap_before(const xw_heap *h, long from, bool (*shape)(const char *))
+{
+    for (long i = from - 1; i >= 0 && i >= from - XH_SEQ; i--)
+        if (shape(h->v[i].text)) return i;
+    return -1;
+}
+
+static bool heap_usb_shape(const char *s)
+{
+    return ends_with(s, ".exe") && strlen(s) > 4 && !strpbrk(s, "\\/:");
+}
+
+static void decode_heap(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
+{
+    uint64_t obj[XH__N];
+    if (!heap_markers(d, hits, obj)) return;
+    xw_heap *h = malloc(sizeof *h);
+    if (!h) return;
+    uint64_t marks[XH__N];
+    size_t nm = 0;
+    for (int k = 0; k < XH__N; k++)
+        if (obj[k]) marks[nm++] = obj[k];
+    xw_heap_around(ctx, d, marks, nm, 1, h);
+    long idx[XH__N];
+    for (int k = 0; k < XH__N; k++) idx[k] = obj[k] ? xw_heap_index(h, obj[k]) : -1;
+    /* the KEY/splitter pair: the settings before it (Hosts, Port) and after it (Groub, USBNM) */
+    long first = idx[XH_KEY] < 0 || (idx[XH_SPL] >= 0 && idx[XH_SPL] < idx[XH_KEY]) ? idx[XH_SPL] : idx[XH_KEY];
+    long last = idx[XH_SPL] > idx[XH_KEY] ? idx[XH_SPL] : idx[XH_KEY];
+    mc_config *c = first >= 0 ? mc_cfg_new(out, "xworm", h->v[first].obj) : NULL;
+    if (!c) { free(h); return; }
+    mc_cfg_category(c, "rat");
+    size_t nconn = 0;
+    long pi = heap_before(h, first, heap_port_shape), hi = pi >= 0 ? heap_before(h, pi, heap_hosts_shape) : -1;
+    if (hi >= 0) {
+        nconn = emit_conns(c, h->v[hi].text, h->v[pi].text, mc_at(h->v[hi].obj, MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "heap_hosts", h->v[hi].text);
+        mc_cfg_raw_str(c, "heap_port", h->v[pi].text);
+    }
+    if (idx[XH_KEY] >= 0) {
+        mc_cfg_other(c, "key", mc_json_str(h->v[idx[XH_KEY]].text), mc_at(obj[XH_KEY], MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "heap_key", h->v[idx[XH_KEY]].text);
+    }
+    if (idx[XH_SPL] >= 0) {
+        mc_cfg_other(c, "splitter", mc_json_str(h->v[idx[XH_SPL]].text), mc_at(obj[XH_SPL], MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "heap_splitter", h->v[idx[XH_SPL]].text);
+    }
+    char v[32];
+    if (idx[XH_VER] >= 0 && version_in(h->v[idx[XH_VER]].text, v, sizeof v)) {
+        mc_cfg_version(c, v, mc_at(obj[XH_VER], MC_FORM_HEAP_DECRYPTED));
+        mc_cfg_raw_str(c, "version_string", h->v[idx[XH_VER]].text);
+    }
+    /* USBNM follows the splitter and the group */
+    for (long i = last + 1; last >= 0 && i < (long)h->n && i <= last + XH_SEQ; i++)
+        if (heap_usb_shape(h->v[i].text)) {
+            mc_cfg_other(c, "usb_name", mc_json_str(h->v[i].text), mc_at(h->v[i].obj, MC_FORM_HEAP_DECRYPTED));
+            break;
+        }
+    mc_cfg_warn(c, "no .NET image with an XWorm config found; values come from decrypted heap strings only");
+    if (!nconn) mc_cfg_warn(c, "no host and port strings before the KEY/splitter on the heap; no network indicators");
+    mc_cfg_status(c, MC_STATUS_PARTIAL, nconn ? 25 : 15);
+    free(h);
+}
+
 typedef struct xw_job {
     const mc_decode_ctx *ctx; const md_dump *d; const mc_hits *hits; mc_results *out;
 } xw_job;
@@ -516,14 +666,14 @@ static size_t on_image(void *arg, const md_image *img, mc_dotnet *dn)
 static int xworm_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits, mc_results *out)
 {
     xw_job j = {ctx, d, hits, out};
-    mc_dn_each_image(ctx, d, hits, on_image, &j);
+    if (!mc_dn_each_image(ctx, d, hits, on_image, &j)) decode_heap(ctx, d, hits, out);
     return 0;
 }
 
 const mc_decoder mc_decoder_xworm = {
     .family = "xworm",
     .display = "XWorm",
-    .version = "1.0",
+    .version = "1.1",
     .category = "rat",
     .rules = mc_rules_xworm,
     .decode = xworm_decode,

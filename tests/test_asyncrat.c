@@ -1,7 +1,8 @@
 /* AsyncRAT, DcRat and VenomRAT decoders (decoders/lib/aesrat.c) on the compiled fixtures
  * (fixtures/dotnet) placed in synthetic dumps: flat and mapped images among noise, prose and a
  * native DLL, decrypted CLR string copies on a heap, the image-wiped heap-only case, templates and
- * look-alikes; every container through mc_engine_scan; the crypto vectors through the library. */
+ * look-alikes; every container (tests/testutil's writers) through the engine with the four
+ * families' rules; the crypto vectors through the library. */
 #include "decoder.h"
 #include "fixtures/fx.h"
 #include "lib/mc_aesrat.h"
@@ -394,23 +395,31 @@ START_TEST(asyncrat_pastebin_plain_mutex)
 }
 END_TEST
 
-START_TEST(asyncrat_template_stub)
+/* Each family's unbuilt stub through its own decoder, flat and mapped. */
+START_TEST(template_stubs)
 {
-    for (int mapped = 0; mapped < 2; mapped++) {
-        dump_spec sp = {"asyncrat_template.exe", mapped, NULL, 0};
-        run_t t;
-        run(&mc_decoder_asyncrat, &sp, &t);
-        ck_assert_uint_eq(mc_results_count(t.r), 1);
-        mc_config *c = mc_results_get(t.r, 0);
-        ck_assert_int_eq(mc_cfg_get_status(c), MC_STATUS_TEMPLATE);
-        json_t *cfg = mc_cfg_json(c);
-        ck_assert_ptr_null(json_object_get(cfg, "tcp"));
-        ck_assert_ptr_null(json_object_get(cfg, "http"));
-        ck_assert_ptr_null(json_object_get(cfg, "mutex"));
-        ck_assert_ptr_null(json_object_get(cfg, "encryption"));
-        ck_assert_str_eq(json_string_value(json_object_get(mc_cfg_rawjson(c), "Hosts")), "%Hosts%");
-        finish(&t);
-    }
+    struct { const mc_decoder *dec; const char *fixture, *hosts_field; } cases[] = {
+        {&mc_decoder_asyncrat, "asyncrat_template.exe", "Hosts"},
+        {&mc_decoder_dcrat, "dcrat_template.exe", "Hos_ts"},
+        {&mc_decoder_venomrat, "venomrat_template.exe", "Hos_ts"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int mapped = 0; mapped < 2; mapped++) {
+            dump_spec sp = {cases[k].fixture, mapped, NULL, 0};
+            run_t t;
+            run(cases[k].dec, &sp, &t);
+            ck_assert_uint_eq(mc_results_count(t.r), 1);
+            mc_config *c = mc_results_get(t.r, 0);
+            ck_assert_int_eq(mc_cfg_get_status(c), MC_STATUS_TEMPLATE);
+            ck_assert_str_eq(mc_cfg_family(c), cases[k].dec->family);
+            json_t *cfg = mc_cfg_json(c);
+            ck_assert_ptr_null(json_object_get(cfg, "tcp"));
+            ck_assert_ptr_null(json_object_get(cfg, "http"));
+            ck_assert_ptr_null(json_object_get(cfg, "mutex"));
+            ck_assert_ptr_null(json_object_get(cfg, "encryption"));
+            ck_assert_str_eq(json_string_value(json_object_get(mc_cfg_rawjson(c), cases[k].hosts_field)), "%Hosts%");
+            finish(&t);
+        }
 }
 END_TEST
 
@@ -583,24 +592,19 @@ END_TEST
 /* ---- through the engine: libyara rules, dispatch, records, every container ---- */
 
 enum { C_RAW, C_MINIDUMP, C_CUCKOO, C_ELFCORE, C_GZIP, C__N };
+static const char *const c_names[C__N] = {"raw", "minidump", "cuckoo", "elfcore", "gzip"};
 
-static mc_engine *engine(bool raw)
+/* One engine pass with the Quasar, AsyncRAT, DcRat and VenomRAT rules and decoders together over
+ * the dump written in one container (raw: the buffer itself at BASE; the others through
+ * tu_write_container). r holds the config records; clear r->res after use. */
+static void scan_container(int kind, const fx_buf *raw, size_t heap_off, bool mapped, tu_run *r)
 {
-    static const char *fam[] = {"quasar", "asyncrat", "dcrat", "venomrat"};
-    mc_engine_opts o = {.families = fam, .nfamilies = 4};
-    if (raw) {
-        o.open.force_format = MD_FMT_RAW;
-        o.open.raw_base = BASE;
-        o.open.has_raw_base = true;
+    static const char *const fam[] = {"quasar", "asyncrat", "dcrat", "venomrat"};
+    if (kind == C_RAW) {
+        md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
+        tu_engine_run_families(fam, 4, raw, &o, r);
+        return;
     }
-    mc_engine *e;
-    char err[512];
-    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "%s", err);
-    return e;
-}
-
-static void container(int kind, const fx_buf *raw, size_t heap_off, bool mapped, fx_buf *out)
-{
     fx_region regs[4] = {
         {.va = BASE, .data = raw->p, .size = 0x8000},
         {.va = BASE + 0x8000, .data = raw->p + 0x8000, .size = IMG_OFF - 0x8000,
@@ -614,55 +618,28 @@ static void container(int kind, const fx_buf *raw, size_t heap_off, bool mapped,
                          {BASE + IMG_OFF, (uint32_t)(heap_off - IMG_OFF), "C:\\Users\\u\\AppData\\client.exe"}};
     fx_process proc = {.pid = 5151, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4,
                        .modules = mods, .nmodules = mapped ? 2 : 1};
-    fx_buf tmp;
-    fx_buf_init(out);
-    switch (kind) {
-    case C_RAW: fx_put(out, raw->p, raw->len); break;
-    case C_MINIDUMP: fx_minidump(&proc, FX_MD_FULL, out); break;
-    case C_CUCKOO: fx_cuckoo(&proc, out); break;
-    case C_ELFCORE: fx_elfcore(&proc, 64, 0, out); break;
-    default:
-        fx_buf_init(&tmp);
-        fx_minidump(&proc, FX_MD_FULL, &tmp);
-        fx_deflate(&tmp, true, out);
-        fx_buf_free(&tmp);
-    }
-}
-
-/* Config records of one scan; *only receives the single one (or NULL). */
-static size_t scan_configs(mc_engine *e, const fx_buf *b, mc_input_result *res, json_t **only)
-{
-    mc_input in = {.path = "container", .mem = b->p, .memlen = b->len};
-    ck_assert_int_eq(mc_engine_scan(e, &in, res), MC_INPUT_OK);
-    size_t n = 0;
-    *only = NULL;
-    for (size_t i = 0; i < res->nrecords; i++) {
-        json_t *rec = res->records[i];
-        if (strcmp(json_string_value(json_object_get(rec, "record_type")), "config") != 0) continue;
-        n++;
-        *only = rec;
-    }
-    return n;
+    static const tu_container tu_kind[C__N] = {
+        [C_MINIDUMP] = TU_MINIDUMP, [C_CUCKOO] = TU_CUCKOO, [C_ELFCORE] = TU_ELFCORE, [C_GZIP] = TU_GZIP};
+    fx_buf b;
+    tu_write_container(&proc, tu_kind[kind], &b);
+    tu_engine_run_families(fam, 4, &b, NULL, r);
+    fx_buf_free(&b);
 }
 
 static void containers_case(const sample *s)
 {
-    mc_engine *eraw = engine(true), *e = engine(false);
     for (int mapped = 0; mapped < 2; mapped++) {
         dump_spec sp = {s->fixture, mapped, s->heap, count(s->heap, 5)};
         fx_buf raw;
         size_t heap_off;
         build_dump(&sp, &raw, &heap_off);
         for (int kind = 0; kind < C__N; kind++) {
-            fx_buf b;
-            container(kind, &raw, heap_off, mapped, &b);
-            mc_input_result res;
-            json_t *rec;
-            size_t n = scan_configs(kind == C_RAW ? eraw : e, &b, &res, &rec);
-            ck_assert_msg(n == 1, "%s mapped=%d container %d: %zu records", s->family, mapped, kind, n);
+            tu_run r;
+            scan_container(kind, &raw, heap_off, mapped, &r);
+            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", s->family, mapped, c_names[kind], r.nconfigs);
+            json_t *rec = r.rec[0], *cfg = r.cfg[0];
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "decoder"), "name")), s->family);
-            json_t *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), s->family);
             ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cfg, "category"), 0)), "rat");
             check_conns(cfg, s);
@@ -672,13 +649,10 @@ static void containers_case(const sample *s)
             ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(cfg, "encryption"), 0), "key")),
                              s->aes_key);
             ck_assert_int_ge(json_integer_value(json_object_get(rec, "confidence")), 88);
-            mc_input_result_clear(&res);
-            fx_buf_free(&b);
+            mc_input_result_clear(&r.res);
         }
         fx_buf_free(&raw);
     }
-    mc_engine_free(e);
-    mc_engine_free(eraw);
 }
 
 START_TEST(asyncrat_containers) { containers_case(&async_s); }
@@ -693,10 +667,11 @@ END_TEST
 /* Templates, look-alikes, the heap-only partial and the look-alike-only dump through the rules. */
 START_TEST(engine_edge_cases)
 {
-    mc_engine *e = engine(true);
     const char *heap_async[3] = {async_s.mutex, async_s.heap[0], async_s.heap[1]};
     struct { const char *fx; const char *const *heap; size_t nheap; size_t want; const char *status, *family; } cases[] = {
         {"asyncrat_template.exe", NULL, 0, 1, "template", "asyncrat"},
+        {"dcrat_template.exe", NULL, 0, 1, "template", "dcrat"},
+        {"venomrat_template.exe", NULL, 0, 1, "template", "venomrat"},
         {"asyncrat_paste.exe", NULL, 0, 1, "complete", "asyncrat"},
         {"aesrat_lookalike.exe", NULL, 0, 0, NULL, NULL},
         {NULL, heap_async, 3, 1, "partial", "asyncrat"},
@@ -708,18 +683,99 @@ START_TEST(engine_edge_cases)
         fx_buf b;
         size_t heap_off;
         build_dump(&sp, &b, &heap_off);
-        mc_input_result res;
-        json_t *rec;
-        size_t n = scan_configs(e, &b, &res, &rec);
-        ck_assert_msg(n == cases[k].want, "case %zu: %zu records", k, n);
-        if (rec) {
-            ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), cases[k].status);
-            ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "config"), "family")), cases[k].family);
+        tu_run r;
+        scan_container(C_RAW, &b, heap_off, true, &r);
+        ck_assert_msg(r.nconfigs == cases[k].want, "case %zu: %zu records", k, r.nconfigs);
+        if (r.nconfigs) {
+            ck_assert_str_eq(json_string_value(json_object_get(r.rec[0], "status")), cases[k].status);
+            ck_assert_str_eq(json_string_value(json_object_get(r.cfg[0], "family")), cases[k].family);
         }
-        mc_input_result_clear(&res);
+        mc_input_result_clear(&r.res);
         fx_buf_free(&b);
     }
-    mc_engine_free(e);
+}
+END_TEST
+
+/* Three samples in one process. The DcRat and VenomRAT images' strings switch the AsyncRAT and
+ * DcRat rules off (their conditions exclude them), so the VenomRAT rule's decoder decodes all
+ * three images (each salt names its family), while the AsyncRAT decoder, handed only heap hits,
+ * builds a heap-only stand-in from the AsyncRAT heap strings. The engine drops the stand-in: the
+ * image config of that family is there. */
+START_TEST(standin_dropped_beside_image)
+{
+    static const char *const images[] = {"asyncrat.exe", "dcrat.exe", "venomrat.exe"};
+    fx_buf b;
+    fx_buf_init(&b);
+    fx_put_zeros(&b, IMG_OFF);
+    for (size_t i = 0; i < 3; i++) {
+        fx_buf m;
+        size_t flen;
+        uint8_t *f = load(images[i], &flen);
+        fx_align(&b, 0x10000);
+        fx_buf_init(&m);
+        fx_pe_map(f, flen, &m);
+        fx_put(&b, m.p, m.len);
+        fx_buf_free(&m);
+        free(f);
+    }
+    fx_align(&b, 0x1000);
+    size_t heap_off = b.len;
+    const char *heap[3] = {async_s.mutex, async_s.heap[0], async_s.heap[1]};
+    for (size_t i = 0; i < 3; i++) {
+        fx_put_clr_string(&b, 8, MT_PTR, "System.Collections.Generic");
+        fx_put_clr_string(&b, 8, MT_PTR, heap[i]);
+    }
+    fx_put_zeros(&b, 0x100);
+    tu_run r;
+    scan_container(C_RAW, &b, heap_off, true, &r);
+    ck_assert_uint_eq(r.nconfigs, 3);
+    static const char *const fams[] = {"asyncrat", "dcrat", "venomrat"};
+    for (size_t i = 0; i < r.nconfigs; i++) {
+        ck_assert_str_eq(json_string_value(json_object_get(r.rec[i], "status")), "complete");
+        ck_assert_str_eq(json_string_value(json_object_get(r.cfg[i], "family")), fams[i]);
+    }
+    mc_input_result_clear(&r.res);
+    fx_buf_free(&b);
+}
+END_TEST
+
+/* The unbuilt stubs of the three families, flat and mapped, in every container with all four
+ * families' rules: one record, status template, the family its rules name, the placeholders in
+ * raw, and nothing that would export as an indicator. */
+static void template_containers(const char *fixture, const char *family, const char *hosts_field)
+{
+    for (int mapped = 0; mapped < 2; mapped++) {
+        dump_spec sp = {fixture, mapped, NULL, 0};
+        fx_buf raw;
+        size_t heap_off;
+        build_dump(&sp, &raw, &heap_off);
+        for (int kind = 0; kind < C__N; kind++) {
+            tu_run r;
+            scan_container(kind, &raw, heap_off, mapped, &r);
+            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", fixture, mapped, c_names[kind], r.nconfigs);
+            json_t *rec = r.rec[0], *cfg = r.cfg[0], *raw_fields = json_object_get(rec, "raw");
+            ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "template");
+            ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "decoder"), "name")), family);
+            ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), family);
+            ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cfg, "category"), 0)), "rat");
+            static const char *const absent[] = {"tcp", "udp", "http", "mutex", "campaign_id", "encryption",
+                                                 "password", "version", "paths"};
+            for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+                ck_assert_msg(json_object_get(cfg, absent[i]) == NULL, "%s %s: %s present", fixture, c_names[kind], absent[i]);
+            ck_assert_str_eq(json_string_value(json_object_get(raw_fields, hosts_field)), "%Hosts%");
+            ck_assert_str_eq(json_string_value(json_object_get(raw_fields, "Key")), "%Key%");
+            ck_assert_str_eq(json_string_value(json_object_get(raw_fields, "MTX")), "%MTX%");
+            mc_input_result_clear(&r.res);
+        }
+        fx_buf_free(&raw);
+    }
+}
+
+START_TEST(templates_every_container)
+{
+    template_containers("asyncrat_template.exe", "asyncrat", "Hosts");
+    template_containers("dcrat_template.exe", "dcrat", "Hos_ts");
+    template_containers("venomrat_template.exe", "venomrat", "Hos_ts");
 }
 END_TEST
 
@@ -735,15 +791,17 @@ int main(void)
     tcase_add_test(tc, venomrat_decode);
     tcase_add_test(tc, salt_settles_family);
     tcase_add_test(tc, asyncrat_pastebin_plain_mutex);
-    tcase_add_test(tc, asyncrat_template_stub);
+    tcase_add_test(tc, template_stubs);
     tcase_add_test(tc, lookalikes_give_nothing);
     tcase_add_test(tc, asyncrat_heap_only);
     tcase_add_test(tc, dcrat_heap_only);
     tcase_add_test(tc, venomrat_heap_only_gives_nothing);
+    tcase_add_test(tc, standin_dropped_beside_image);
     tcase_add_test(tc, asyncrat_containers);
     tcase_add_test(tc, dcrat_containers);
     tcase_add_test(tc, venomrat_containers);
     tcase_add_test(tc, engine_edge_cases);
+    tcase_add_test(tc, templates_every_container);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -32,7 +32,6 @@ static void check_main(json_t *rec)
 
 START_TEST(cctor_every_container)
 {
-    mc_engine *eraw = xt_engine(FAMILY, true), *eauto = xt_engine(FAMILY, false);
     for (int mapped = 0; mapped < 2; mapped++) {
         int conf[2] = {0, 0};
         for (int heap = 0; heap < 2; heap++) {
@@ -43,7 +42,7 @@ START_TEST(cctor_every_container)
                 fx_buf b;
                 xt_container(&x, kind, &b);
                 json_t *recs[4];
-                size_t n = xt_scan(kind == XT_RAW ? eraw : eauto, &b, FAMILY, recs, 4);
+                size_t n = xt_scan(&b, kind, FAMILY, recs, 4);
                 ck_assert_msg(n == 1, "mapped=%d heap=%d %s: %zu records", mapped, heap,
                               xt_container_names[kind], n);
                 check_main(recs[0]);
@@ -57,8 +56,6 @@ START_TEST(cctor_every_container)
         }
         ck_assert_int_gt(conf[1], conf[0]);
     }
-    mc_engine_free(eraw);
-    mc_engine_free(eauto);
 }
 END_TEST
 
@@ -67,7 +64,6 @@ END_TEST
 START_TEST(yandex_anchor)
 {
     static const char *const heap[] = {"203.0.113.80:6677|relay.redline.test:6678"};
-    mc_engine *eraw = xt_engine(FAMILY, true), *eauto = xt_engine(FAMILY, false);
     for (int mapped = 0; mapped < 2; mapped++) {
         xt_spec sp = {"redlineanchor.exe", mapped, heap, 1};
         xt_dump x;
@@ -76,7 +72,7 @@ START_TEST(yandex_anchor)
             fx_buf b;
             xt_container(&x, kind, &b);
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(kind == XT_RAW ? eraw : eauto, &b, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
@@ -92,15 +88,12 @@ START_TEST(yandex_anchor)
         }
         fx_buf_free(&x.raw);
     }
-    mc_engine_free(eraw);
-    mc_engine_free(eauto);
 }
 END_TEST
 
 /* No IL shape: the settings follow `Authorization`, whose 32-hex predecessor is reported. */
 START_TEST(authorization_anchor)
 {
-    mc_engine *eauto = xt_engine(FAMILY, false);
     for (int mapped = 0; mapped < 2; mapped++) {
         xt_spec sp = {"redlineauth.exe", mapped, NULL, 0};
         xt_dump x;
@@ -109,7 +102,7 @@ START_TEST(authorization_anchor)
             fx_buf b;
             xt_container(&x, kind, &b);
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(eauto, &b, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
@@ -125,7 +118,6 @@ START_TEST(authorization_anchor)
         }
         fx_buf_free(&x.raw);
     }
-    mc_engine_free(eauto);
 }
 END_TEST
 
@@ -133,7 +125,6 @@ END_TEST
  * fixture (another family), and a dump with no image at all. */
 START_TEST(lookalikes_give_nothing)
 {
-    mc_engine *eraw = xt_engine(FAMILY, true), *eauto = xt_engine(FAMILY, false);
     const char *fixtures[] = {"xwredlookalike.exe", "xworm5.exe", NULL};
     static const char *const heap[] = {"198.51.100.61:40411", "spring-campaign"};
     for (int k = 0; k < 3; k++)
@@ -145,14 +136,12 @@ START_TEST(lookalikes_give_nothing)
                 fx_buf b;
                 xt_container(&x, kind, &b);
                 json_t *recs[1];
-                ck_assert_msg(xt_scan(kind == XT_RAW ? eraw : eauto, &b, FAMILY, recs, 1) == 0,
+                ck_assert_msg(xt_scan(&b, kind, FAMILY, recs, 1) == 0,
                               "%s mapped=%d %s", fixtures[k] ? fixtures[k] : "(none)", mapped, xt_container_names[kind]);
                 fx_buf_free(&b);
             }
             fx_buf_free(&x.raw);
         }
-    mc_engine_free(eraw);
-    mc_engine_free(eauto);
 }
 END_TEST
 
@@ -185,14 +174,13 @@ START_TEST(shared_vectors)
     ck_assert_ptr_nonnull(root);
     size_t i, seen = 0, flen;
     uint8_t *fixture = xt_load("redline.exe", &flen);
-    mc_engine *eauto = xt_engine(FAMILY, false);
     xt_spec sp = {"redline.exe", false, NULL, 0};
     xt_dump x;
     xt_build(&sp, &x);
     fx_buf b;
     xt_container(&x, XT_CUCKOO, &b);
     json_t *recs[2];
-    ck_assert_uint_eq(xt_scan(eauto, &b, FAMILY, recs, 2), 1);
+    ck_assert_uint_eq(xt_scan(&b, XT_CUCKOO, FAMILY, recs, 2), 1);
     json_t *cfg = json_object_get(recs[0], "config"), *raw = json_object_get(recs[0], "raw");
     json_array_foreach(json_object_get(root, "vectors"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "family")) ?: "", FAMILY) != 0) continue;
@@ -215,7 +203,6 @@ START_TEST(shared_vectors)
     json_decref(recs[0]);
     fx_buf_free(&b);
     fx_buf_free(&x.raw);
-    mc_engine_free(eauto);
     free(fixture);
     json_decref(root);
 }

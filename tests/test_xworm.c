@@ -44,7 +44,6 @@ static void check_xworm5(json_t *rec)
 /* xworm5 flat and mapped, with and without heap copies, in every container. */
 START_TEST(xworm5_every_container)
 {
-    mc_engine *eraw = xt_engine(FAMILY, true), *eauto = xt_engine(FAMILY, false);
     for (int mapped = 0; mapped < 2; mapped++) {
         int conf[2] = {0, 0};
         for (int heap = 0; heap < 2; heap++) {
@@ -55,7 +54,7 @@ START_TEST(xworm5_every_container)
                 fx_buf b;
                 xt_container(&x, kind, &b);
                 json_t *recs[4];
-                size_t n = xt_scan(kind == XT_RAW ? eraw : eauto, &b, FAMILY, recs, 4);
+                size_t n = xt_scan(&b, kind, FAMILY, recs, 4);
                 ck_assert_msg(n == 1, "mapped=%d heap=%d %s: %zu records", mapped, heap,
                               xt_container_names[kind], n);
                 check_xworm5(recs[0]);
@@ -69,8 +68,6 @@ START_TEST(xworm5_every_container)
         }
         ck_assert_int_gt(conf[1], conf[0]);
     }
-    mc_engine_free(eraw);
-    mc_engine_free(eauto);
 }
 END_TEST
 
@@ -78,7 +75,6 @@ END_TEST
 START_TEST(obfuscated_telegram)
 {
     static const char *const heap[] = {"203.0.113.45,relay.xworm.test", "ops-group"};
-    mc_engine *eauto = xt_engine(FAMILY, false);
     for (int mapped = 0; mapped < 2; mapped++) {
         xt_spec sp = {"xwormtg.exe", mapped, heap, 2};
         xt_dump x;
@@ -87,7 +83,7 @@ START_TEST(obfuscated_telegram)
             fx_buf b;
             xt_container(&x, kind, &b);
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(eauto, &b, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
@@ -111,14 +107,12 @@ START_TEST(obfuscated_telegram)
         }
         fx_buf_free(&x.raw);
     }
-    mc_engine_free(eauto);
 }
 END_TEST
 
 /* Marker-only assembly (junk base64 no mutex opens), and a dump with no image at all. */
 START_TEST(lookalikes_give_nothing)
 {
-    mc_engine *eraw = xt_engine(FAMILY, true), *eauto = xt_engine(FAMILY, false);
     const char *fixtures[] = {"xwredlookalike.exe", NULL};
     static const char *const heap[] = {"c2.example.net", "<Xwormmm>"};
     for (int k = 0; k < 2; k++)
@@ -130,13 +124,11 @@ START_TEST(lookalikes_give_nothing)
                 fx_buf b;
                 xt_container(&x, kind, &b);
                 json_t *recs[1];
-                ck_assert_uint_eq(xt_scan(kind == XT_RAW ? eraw : eauto, &b, FAMILY, recs, 1), 0);
+                ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 1), 0);
                 fx_buf_free(&b);
             }
             fx_buf_free(&x.raw);
         }
-    mc_engine_free(eraw);
-    mc_engine_free(eauto);
 }
 END_TEST
 
@@ -165,7 +157,6 @@ START_TEST(shared_vectors)
     ck_assert_ptr_nonnull(root);
     size_t i, seen = 0, flen;
     uint8_t *fixture = xt_load("xworm5.exe", &flen);
-    mc_engine *eauto = xt_engine(FAMILY, false);
     json_array_foreach(json_object_get(root, "vectors"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "family")) ?: "", FAMILY) != 0) continue;
         seen++;
@@ -195,7 +186,7 @@ START_TEST(shared_vectors)
         fx_buf b;
         xt_container(&x, XT_MINIDUMP, &b);
         json_t *recs[2];
-        ck_assert_uint_eq(xt_scan(eauto, &b, FAMILY, recs, 2), 1);
+        ck_assert_uint_eq(xt_scan(&b, XT_MINIDUMP, FAMILY, recs, 2), 1);
         json_t *cfg = json_object_get(recs[0], "config");
         ck_assert_str_eq(xt_first(cfg, "mutex"), mutex);
         ck_assert_str_eq(json_string_value(json_object_get(json_object_get(recs[0], "raw"), "Hosts")), pt);
@@ -208,7 +199,6 @@ START_TEST(shared_vectors)
         free(key);
     }
     ck_assert_uint_gt(seen, 0);
-    mc_engine_free(eauto);
     free(fixture);
     json_decref(root);
 }

@@ -87,11 +87,17 @@ void tu_write_container(const fx_process *p, tu_container c, fx_buf *out)
 
 void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *open, tu_run *r)
 {
-    const char *fam[] = {family};
+    const char *const fam[] = {family};
+    tu_engine_run_families(fam, 1, in, open, r);
+}
+
+void tu_engine_run_families(const char *const *families, size_t nfamilies, const fx_buf *in,
+                            const md_open_opts *open, tu_run *r)
+{
     mc_engine_opts o;
     memset(&o, 0, sizeof o);
-    o.families = fam;
-    o.nfamilies = 1;
+    o.families = families;
+    o.nfamilies = nfamilies;
     if (open) o.open = *open;
     mc_engine *e = NULL;
     char err[512];
@@ -104,8 +110,10 @@ void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *ope
     for (size_t i = 0; i < r->res.nrecords; i++) {
         json_t *rec = r->res.records[i];
         const char *rt = json_string_value(json_object_get(rec, "record_type"));
-        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8)
+        if (rt && strcmp(rt, "config") == 0 && r->nconfigs < 8) {
+            r->rec[r->nconfigs] = rec;
             r->cfg[r->nconfigs++] = json_object_get(rec, "config");
+        }
     }
 }
 

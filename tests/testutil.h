@@ -24,13 +24,18 @@ typedef enum tu_container { TU_MINIDUMP = 0, TU_CUCKOO, TU_ELFCORE, TU_GZIP, TU_
 void tu_write_container(const fx_process *p, tu_container c, fx_buf *out);
 
 /* One engine pass of a single family over an in-memory input; the scan must succeed. cfg[] holds
- * the MACO objects of the config records (owned by res; free with mc_input_result_clear). */
+ * the MACO objects of the config records and rec[] the records themselves (owned by res; free
+ * with mc_input_result_clear). */
 typedef struct tu_run {
     mc_input_result res;
     size_t nconfigs;
     json_t *cfg[8];
+    json_t *rec[8];
 } tu_run;
 void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *open, tu_run *r);
+/* The same with several families enabled at once (rules and decoders of each). */
+void tu_engine_run_families(const char *const *families, size_t nfamilies, const fx_buf *in,
+                            const md_open_opts *open, tu_run *r);
 
 /* True when the JSON array holds the string want. */
 bool tu_json_has_str(json_t *arr, const char *want);

@@ -1,7 +1,7 @@
-/* Test helpers shared by test_xworm.c and test_redline.c: place a compiled fixture
+/* Test helpers shared by test_xworm.c, test_redline.c and test_heaponly.c: place a compiled fixture
  * (fixtures/dotnet) in a synthetic process, flat or mapped, among noise, prose naming the
  * families, base64 junk and a native DLL, with decrypted CLR string copies on a heap; write that
- * process in every container and scan it through the engine. */
+ * process in every container (tests/testutil's writers) and scan it through the engine. */
 #ifndef MEMCFG_XWRED_DUMPS_H
 #define MEMCFG_XWRED_DUMPS_H
 
@@ -100,12 +100,13 @@ static inline void xt_build(const xt_spec *sp, xt_dump *x)
     fx_align(out, 0x1000);
 }
 
-/* The process written in one container. */
+/* The process written in one container: raw is the flat buffer itself (opened with
+ * xt_raw_opts), the others through tu_write_container. */
 static inline void xt_container(const xt_dump *x, int kind, fx_buf *out)
 {
     const fx_buf *raw = &x->raw;
-    fx_buf_init(out);
     if (kind == XT_RAW) {
+        fx_buf_init(out);
         fx_put(out, raw->p, raw->len);
         return;
     }
@@ -122,50 +123,26 @@ static inline void xt_container(const xt_dump *x, int kind, fx_buf *out)
                          {XT_BASE + XT_IMG_OFF, (uint32_t)(x->heap_off - XT_IMG_OFF), "C:\\Users\\u\\AppData\\client.exe"}};
     fx_process proc = {.pid = 5150, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4,
                        .modules = mods, .nmodules = x->mapped ? 2 : 1};
-    if (kind == XT_MINIDUMP) fx_minidump(&proc, FX_MD_FULL, out);
-    else if (kind == XT_CUCKOO) fx_cuckoo(&proc, out);
-    else if (kind == XT_ELFCORE) fx_elfcore(&proc, 64, 0, out);
-    else {
-        fx_buf md;
-        fx_buf_init(&md);
-        fx_minidump(&proc, FX_MD_FULL, &md);
-        fx_deflate(&md, true, out);
-        fx_buf_free(&md);
-    }
+    static const tu_container tu_kind[XT__NCONTAINERS] = {
+        [XT_MINIDUMP] = TU_MINIDUMP, [XT_CUCKOO] = TU_CUCKOO, [XT_ELFCORE] = TU_ELFCORE, [XT_GZIP] = TU_GZIP};
+    tu_write_container(&proc, tu_kind[kind], out);
 }
 
-static inline mc_engine *xt_engine(const char *family, bool raw)
+/* Config records of `family` from one engine pass (tu_engine_run) over a container of kind;
+ * the caller frees them with json_decref. */
+static inline size_t xt_scan(const fx_buf *b, int kind, const char *family, json_t **recs, size_t max)
 {
-    static const char *fam[1];
-    fam[0] = family;
-    mc_engine_opts o = {.families = fam, .nfamilies = 1};
-    if (raw) {
-        o.open.force_format = MD_FMT_RAW;
-        o.open.raw_base = XT_BASE;
-        o.open.has_raw_base = true;
-    }
-    mc_engine *e;
-    char err[512];
-    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "%s", err);
-    return e;
-}
-
-/* Config records of `family` from one scan; the caller frees them with json_decref. */
-static inline size_t xt_scan(mc_engine *e, const fx_buf *b, const char *family, json_t **recs, size_t max)
-{
-    mc_input in = {.path = "xwred-test", .mem = b->p, .memlen = b->len};
-    mc_input_result res;
-    ck_assert_int_eq(mc_engine_scan(e, &in, &res), MC_INPUT_OK);
+    md_open_opts raw = {.force_format = MD_FMT_RAW, .raw_base = XT_BASE, .has_raw_base = true};
+    tu_run r;
+    tu_engine_run(family, b, kind == XT_RAW ? &raw : NULL, &r);
     size_t n = 0;
-    for (size_t i = 0; i < res.nrecords; i++) {
-        json_t *rec = res.records[i];
-        const char *rt = json_string_value(json_object_get(rec, "record_type"));
-        const char *fam = json_string_value(json_object_get(json_object_get(rec, "config"), "family"));
-        if (!rt || strcmp(rt, "config") != 0 || !fam || strcmp(fam, family) != 0) continue;
-        if (n < max) recs[n] = json_incref(rec);
+    for (size_t i = 0; i < r.nconfigs; i++) {
+        const char *fam = json_string_value(json_object_get(r.cfg[i], "family"));
+        if (!fam || strcmp(fam, family) != 0) continue;
+        if (n < max) recs[n] = json_incref(r.rec[i]);
         n++;
     }
-    mc_input_result_clear(&res);
+    mc_input_result_clear(&r.res);
     return n;
 }
 
