@@ -13,6 +13,7 @@
  * also an IP) with an optional port and path; look-alikes and wrong keys report nothing.
  */
 #include "decoder.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_net.h"
 #include "lib/mc_pe.h"
@@ -534,33 +535,42 @@ static bool in_windows(const lm_state *s, uint64_t va)
     return false;
 }
 
-/* The payload's own decrypted C2 strings, ASCII or UTF-16LE, outside every image copy. */
-static void heap_copies(lm_state *s, mc_config *c, const char *text, const char *url)
+/* The payload's own decrypted C2 strings, ASCII or UTF-16LE, on the heap outside every image
+ * copy: a string of its own (no host character before it, a NUL after it). Every C2 in both
+ * encodings is looked for in one pass; needle 2i is C2 i in ASCII, 2i+1 in UTF-16LE. */
+typedef struct lm_copies {
+    lm_state *s;
+    mc_config *c;
+    mc_needle nd[2 * LM_MAX_C2];
+    const char *url[LM_MAX_C2];
+    uint8_t wide[LM_MAX_C2][2 * (LM_SLOT + 1)];
+    size_t found[2 * LM_MAX_C2], n;
+} lm_copies;
+
+static bool heap_copy(void *arg, size_t k, uint64_t va, const mc_heap_span *sp, size_t off)
 {
-    uint8_t wide[2 * (LM_SLOT + 1)];
-    size_t n = strlen(text);
-    for (size_t i = 0; i < n; i++) { wide[2 * i] = (uint8_t)text[i]; wide[2 * i + 1] = 0; }
-    const struct { const void *p; size_t n; unsigned unit; } enc[2] = {{text, n, 1}, {wide, 2 * n, 2}};
-    for (int e = 0; e < 2; e++) {
-        size_t found = 0;
-        for (size_t r = 0; r < s->d->nruns && found < LM_HEAP_COPIES; r++) {
-            if (mc_expired(s->ctx)) return;
-            const md_run *run = &s->d->runs[r];
-            const uint8_t *p = md_ptr(s->d, run->va, run->size);
-            for (size_t at = 0; p && at < run->size && found < LM_HEAP_COPIES;) {
-                const uint8_t *m = memmem(p + at, run->size - at, enc[e].p, enc[e].n);
-                if (!m) break;
-                size_t off = (size_t)(m - p), u = enc[e].unit;
-                at = off + 1;
-                uint64_t va = run->va + off;
-                bool left = off < u || !host_char(m[-(ptrdiff_t)u]);
-                bool right = off + enc[e].n + u <= run->size && m[enc[e].n] == 0 && (u == 1 || m[enc[e].n + 1] == 0);
-                if (!left || !right || in_windows(s, va) || md_image_at(s->d, va)) continue;
-                mc_cfg_url(c, url, NULL, "c2", NULL, mc_at(va, MC_FORM_HEAP_DECRYPTED));
-                found++;
-            }
-        }
+    lm_copies *h = arg;
+    const uint8_t *m = sp->p + off;
+    size_t u = k % 2 ? 2 : 1, len = h->nd[k].len;
+    bool left = off < u || !host_char(m[-(ptrdiff_t)u]);
+    bool right = off + len + u <= sp->len && m[len] == 0 && (u == 1 || m[len + 1] == 0);
+    if (h->found[k] < LM_HEAP_COPIES && left && right && !in_windows(h->s, va) &&
+        !md_image_at(h->s->d, va)) {
+        mc_cfg_url(h->c, h->url[k / 2], NULL, "c2", NULL, mc_at(va, MC_FORM_HEAP_DECRYPTED));
+        h->found[k]++;
     }
+    return true;
+}
+
+static void heap_copy_add(lm_copies *h, const char *text, const char *url)
+{
+    size_t n = strlen(text), i = h->n;
+    if (i >= LM_MAX_C2 || n > LM_SLOT) return;
+    for (size_t j = 0; j < n; j++) { h->wide[i][2 * j] = (uint8_t)text[j]; h->wide[i][2 * j + 1] = 0; }
+    h->nd[2 * i] = (mc_needle){text, n};
+    h->nd[2 * i + 1] = (mc_needle){h->wide[i], 2 * n};
+    h->url[i] = url;
+    h->n++;
 }
 
 /* ---- report ---- */
@@ -571,15 +581,19 @@ static void report(lm_state *s, const lm_found *f, const lm_ids *ids, const char
     if (!c) { s->rc = -1; return; }
     mc_cfg_category(c, "infostealer");
     json_t *raw = json_array();
-    for (size_t i = 0; i < f->n; i++) {
+    char urls[LM_MAX_C2][MC_HOST_MAX + 2 * LM_SLOT];
+    lm_copies *copies = calloc(1, sizeof *copies);
+    if (copies) *copies = (lm_copies){.s = s, .c = c};
+    for (size_t i = 0; i < f->n && i < LM_MAX_C2; i++) {
         lm_url u;
-        char url[MC_HOST_MAX + 2 * LM_SLOT];
         json_array_append_new(raw, mc_json_str(f->c2[i].text));
         if (!c2_shape(f->c2[i].text, f->form == MC_FORM_PLAINTEXT, false, &u)) continue;
-        c2_url(&u, url, sizeof url);
-        mc_cfg_url(c, url, NULL, "c2", NULL, mc_at(f->c2[i].va, f->form));
-        heap_copies(s, c, f->c2[i].text, url);
+        c2_url(&u, urls[i], sizeof urls[i]);
+        mc_cfg_url(c, urls[i], NULL, "c2", NULL, mc_at(f->c2[i].va, f->form));
+        if (copies) heap_copy_add(copies, f->c2[i].text, urls[i]);
     }
+    if (copies && copies->n) mc_heap_find_many(s->ctx, s->d, copies->nd, 2 * copies->n, heap_copy, copies);
+    free(copies);
     mc_cfg_raw(c, "c2", raw);
     mc_cfg_raw_str(c, "layout", f->layout);
     mc_cfg_other(c, "config_layout", json_string(f->layout), mc_at(f->anchor, f->form));

@@ -7,6 +7,7 @@
  * blobs) reports nothing. See families.md §4 for the field table this follows.
  */
 #include "decoder.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_pe.h"
 #include "md_internal.h"
@@ -542,28 +543,30 @@ static bool heap_parse_into(rc_state *s, mc_config *c, uint64_t va, size_t want,
     return ok;
 }
 
-/* The process keeps the decrypted settings: find byte-identical copies of the start. */
+/* The process keeps the decrypted settings: find byte-identical copies of the start on the heap. */
+typedef struct rc_copies {
+    rc_state *s;
+    mc_config *c;
+    size_t len, found;
+    rc_gen gen;
+} rc_copies;
+
+static bool heap_copy(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    rc_copies *k = arg;
+    (void)needle; (void)sp; (void)off;
+    if (!plain_handled(k->s, va) && heap_parse_into(k->s, k->c, va, k->len, k->gen)) k->found++;
+    return k->found < RC_MAX_HEAP_COPIES;
+}
+
 static void find_heap_copies(rc_state *s, mc_config *c, const uint8_t *pt, size_t len,
                              const rc_parsed *r)
 {
     size_t nlen = len < 64 ? len : 64;
-    size_t found = 0;
     if (nlen < 12) return;
-    for (size_t i = 0; i < s->d->nruns && found < RC_MAX_HEAP_COPIES; i++) {
-        if (mc_expired(s->ctx)) return;
-        const md_run *run = &s->d->runs[i];
-        const uint8_t *p = md_ptr(s->d, run->va, run->size);
-        if (!p) continue;
-        size_t at = 0;
-        while (at < run->size && found < RC_MAX_HEAP_COPIES) {
-            const uint8_t *m = memmem(p + at, run->size - at, pt, nlen);
-            if (!m) break;
-            uint64_t va = run->va + (uint64_t)(m - p);
-            at = (size_t)(m - p) + 1;
-            if (plain_handled(s, va)) continue;
-            if (heap_parse_into(s, c, va, len, r->gen)) found++;
-        }
-    }
+    rc_copies k = {s, c, len, 0, r->gen};
+    mc_needle nd = {pt, nlen};
+    mc_heap_find_many(s->ctx, s->d, &nd, 1, heap_copy, &k);
 }
 
 /* Field 0 starts after the last byte before the separator that cannot be part of a C2 list. */

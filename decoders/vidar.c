@@ -13,6 +13,7 @@
  * alone never make a config.
  */
 #include "decoder.h"
+#include "lib/mc_clrstr.h"
 #include "lib/mc_crypto.h"
 #include "lib/mc_net.h"
 #include "lib/mc_pe.h"
@@ -381,36 +382,45 @@ static bool page_window(vd_state *s, uint64_t lo, uint64_t hi, uint64_t occ, cha
     return ok;
 }
 
-/* The profile id is the URL's last path segment; the page that names it carries the C2. */
+/* The profile id is the URL's last path segment; the page that names it, fetched onto the heap,
+ * carries the C2. */
+typedef struct vd_pages {
+    vd_state *s;
+    mc_config *c;
+    const char *url;
+    json_t *resolved;
+    size_t hits;
+} vd_pages;
+
+static bool dead_drop_page(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    vd_pages *k = arg;
+    (void)needle;
+    k->hits++;
+    uint64_t lo = sp->va + (off > VD_PAGE_BACK ? off - VD_PAGE_BACK : 0);
+    uint64_t hi = sp->va + (sp->len - off > VD_PAGE_FWD ? off + VD_PAGE_FWD : sp->len);
+    char hp[240], full[260];
+    uint64_t at;
+    if (page_window(k->s, lo, hi, va, hp, sizeof hp, &at)) {
+        snprintf(full, sizeof full, "http://%s", hp);
+        if (mc_cfg_url(k->c, full, NULL, "c2", NULL, mc_at(at, MC_FORM_PLAINTEXT))) {
+            char page[24];
+            snprintf(page, sizeof page, "0x%llx", (unsigned long long)at);
+            json_array_append_new(k->resolved, json_pack("{s:s,s:s,s:s}", "dead_drop", k->url,
+                                                          "c2", full, "page_va", page));
+        }
+    }
+    return k->hits < VD_MAX_ID_HITS;
+}
+
 static void resolve_dead_drop(vd_state *s, mc_config *c, const char *url, json_t *resolved)
 {
     const char *id = strrchr(url, '/');
     if (!id || strlen(id + 1) < 4) return;
     id++;
-    size_t idlen = strlen(id), hits = 0;
-    for (size_t i = 0; i < s->d->nruns && hits < VD_MAX_ID_HITS; i++) {
-        const md_run *r = &s->d->runs[i];
-        const uint8_t *p = md_ptr(s->d, r->va, r->size);
-        for (size_t at = 0; p && at < r->size && hits < VD_MAX_ID_HITS;) {
-            if (mc_expired(s->ctx)) return;
-            const uint8_t *m = memmem(p + at, (size_t)r->size - at, id, idlen);
-            if (!m) break;
-            size_t off = (size_t)(m - p);
-            at = off + idlen;
-            hits++;
-            uint64_t lo = r->va + (off > VD_PAGE_BACK ? off - VD_PAGE_BACK : 0);
-            uint64_t hi = r->va + (r->size - off > VD_PAGE_FWD ? off + VD_PAGE_FWD : r->size);
-            char hp[240], full[260];
-            uint64_t va;
-            if (!page_window(s, lo, hi, r->va + off, hp, sizeof hp, &va)) continue;
-            snprintf(full, sizeof full, "http://%s", hp);
-            if (!mc_cfg_url(c, full, NULL, "c2", NULL, mc_at(va, MC_FORM_PLAINTEXT))) continue;
-            char page[24];
-            snprintf(page, sizeof page, "0x%llx", (unsigned long long)va);
-            json_array_append_new(resolved, json_pack("{s:s,s:s,s:s}", "dead_drop", url, "c2", full,
-                                                      "page_va", page));
-        }
-    }
+    vd_pages k = {s, c, url, resolved, 0};
+    mc_needle nd = {id, strlen(id)};
+    mc_heap_find_many(s->ctx, s->d, &nd, 1, dead_drop_page, &k);
 }
 
 /* ---- report ---- */

@@ -864,6 +864,68 @@ END_TEST
 START_TEST(heap_keys_quasar13) { key_case_run(&q13_kc, false); }
 END_TEST
 
+/* ---- mc_heap_find_many: every match in heap stretches, one pass ---- */
+
+typedef struct found_set { size_t n; size_t needle[32]; uint64_t va[32]; size_t stop_after; } found_set;
+
+static bool on_found(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    found_set *f = arg;
+    ck_assert_uint_eq(sp->va + off, va);
+    ck_assert_uint_lt(f->n, 32);
+    f->needle[f->n] = needle;
+    f->va[f->n++] = va;
+    return f->n != f->stop_after;
+}
+
+/* Needles across the 256 KiB search windows and across two adjacent heap regions are found; the
+ * same bytes in an image or read-only region are not; matches come stretch by stretch in VA
+ * order, needle by needle within a window; the callback stops the pass. */
+START_TEST(heap_find_many)
+{
+    enum { IMG = 0x10000, HEAP_A = 0x60000, HEAP_B = 0x40000, RO = 0x10000 };
+    static const char n0[] = "c2-one.example/api", n1[] = "second.test";
+    uint8_t *img = calloc(1, IMG), *ha = calloc(1, HEAP_A), *hb = calloc(1, HEAP_B), *ro = calloc(1, RO);
+    memcpy(img + 0x100, n0, sizeof n0 - 1);
+    memcpy(ro + 0x100, n1, sizeof n1 - 1);
+    memcpy(ha + 0x3fff8, n0, sizeof n0 - 1);                 /* across the first window edge */
+    memcpy(ha + 0x50000, n1, sizeof n1 - 1);
+    memcpy(ha + HEAP_A - 5, n0, 5);                          /* across the region edge... */
+    memcpy(hb, n0 + 5, sizeof n0 - 1 - 5);                   /* ...into the next region */
+    memcpy(hb + 0x20000, n1, sizeof n1 - 1);
+    fx_region regs[4] = {
+        {.va = 0x400000, .data = img, .size = IMG, .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
+        {.va = 0x1000000, .data = ha, .size = HEAP_A, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+        {.va = 0x1000000 + HEAP_A, .data = hb, .size = HEAP_B, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+        {.va = 0x2000000, .data = ro, .size = RO, .protect = MD_PAGE_READONLY, .type = MD_MEM_PRIVATE},
+    };
+    fx_process proc = {.pid = 9, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4};
+    fx_buf file;
+    fx_buf_init(&file);
+    fx_minidump(&proc, FX_MD_FULL, &file);
+    md_dump *d = open_buf(&file, false, 0);
+    mc_decode_ctx ctx = {.deadline = 0};
+    mc_needle nd[2] = {{n0, sizeof n0 - 1}, {n1, sizeof n1 - 1}};
+    found_set f = {0};
+    mc_heap_find_many(&ctx, d, nd, 2, on_found, &f);
+    /* One stretch (the two heap regions are adjacent), windows of 256 KiB, needle by needle. */
+    const size_t want_n[4] = {0, 0, 1, 1};
+    const uint64_t want_va[4] = {0x1000000 + 0x3fff8, 0x1000000 + HEAP_A - 5, 0x1000000 + 0x50000,
+                                 0x1000000 + HEAP_A + 0x20000};
+    ck_assert_uint_eq(f.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_uint_eq(f.needle[i], want_n[i]);
+        ck_assert_uint_eq(f.va[i], want_va[i]);
+    }
+    found_set g = {.stop_after = 2};
+    mc_heap_find_many(&ctx, d, nd, 2, on_found, &g);
+    ck_assert_uint_eq(g.n, 2);
+    md_close(d);
+    fx_buf_free(&file);
+    free(img); free(ha); free(hb); free(ro);
+}
+END_TEST
+
 Suite *clridx_suite(void)
 {
     Suite *s = suite_create("clridx");
@@ -880,6 +942,7 @@ Suite *clridx_suite(void)
         {"heap_keys_quasar14", heap_keys_quasar14},
         {"heap_keys_quasar13", heap_keys_quasar13},
         {"heap_keys_refute_wrong_passwords", heap_keys_refute_wrong_passwords},
+        {"heap_find_many", heap_find_many},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         TCase *tc = tcase_create(tests[i].name);

@@ -42,14 +42,7 @@ bool mc_clr_heap_region(const md_region *r)
 
 /* ---- stretches of heap regions ---- */
 
-typedef struct clr_span {
-    uint64_t va, len, off;    /* off: in md_dump.buf */
-    const uint8_t *p;
-} clr_span;
-
-/* The next stretch of consecutive heap regions of `run` from region *i on; false when none is
- * left. */
-static bool next_span(const md_dump *d, const md_run *run, size_t *i, clr_span *sp)
+bool mc_heap_span_next(const md_dump *d, const md_run *run, size_t *i, mc_heap_span *sp)
 {
     size_t end = (size_t)run->first_region + run->nregions;
     if (end > d->nregions) end = d->nregions;
@@ -69,6 +62,40 @@ static bool next_span(const md_dump *d, const md_run *run, size_t *i, clr_span *
     }
 }
 
+/* Stretches are searched a window at a time, every needle in each window while it is in cache:
+ * the dump's pages are read (and faulted in) once however many needles there are. */
+#define HEAP_WINDOW (256u << 10)
+
+void mc_heap_find_many(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd, size_t n,
+                       mc_heap_match_fn cb, void *arg)
+{
+    bool go = n > 0;
+    for (size_t r = 0; r < d->nruns && go; r++) {
+        const md_run *run = &d->runs[r];
+        size_t ri = run->first_region;
+        mc_heap_span sp;
+        while (go && mc_heap_span_next(d, run, &ri, &sp)) {
+            for (uint64_t w = 0; go && w < sp.len; w += HEAP_WINDOW) {
+                if (mc_expired(ctx)) { go = false; break; }
+                for (size_t k = 0; go && k < n; k++) {
+                    if (nd[k].len == 0 || sp.len - w < nd[k].len) continue;
+                    /* Matches starting in [w, w + HEAP_WINDOW): the buffer ends len - 1 later. */
+                    uint64_t end = w + HEAP_WINDOW + nd[k].len - 1;
+                    if (end > sp.len) end = sp.len;
+                    for (uint64_t at = w; go && end - at >= nd[k].len;) {
+                        const uint8_t *m = memmem(sp.p + at, (size_t)(end - at), nd[k].p, nd[k].len);
+                        if (!m) break;
+                        size_t off = (size_t)(m - sp.p);
+                        go = cb(arg, k, sp.va + off, &sp, off);
+                        at = off + 1;
+                    }
+                }
+            }
+            md_release(d, sp.off, sp.len);
+        }
+    }
+}
+
 static bool mt_nonzero(const uint8_t *p, unsigned ps)
 {
     return ps == 4 ? md_le32(p) != 0 : md_le64(p) != 0;
@@ -76,7 +103,7 @@ static bool mt_nonzero(const uint8_t *p, unsigned ps)
 
 /* Offset in the span of the first length field at or after offset `from` whose object starts in
  * the span (offset >= ps) aligned. */
-static uint64_t first_len_field(const clr_span *sp, uint64_t from, unsigned ps, unsigned al)
+static uint64_t first_len_field(const mc_heap_span *sp, uint64_t from, unsigned ps, unsigned al)
 {
     uint64_t o = from < ps ? ps : from;
     uint64_t mis = (sp->va + o) % al;
@@ -100,8 +127,8 @@ static bool scan_find(const mc_decode_ctx *ctx, const md_dump *d, const char *te
         const md_run *run = &d->runs[r];
         if (run->va + run->size <= from) continue;
         size_t ri = run->first_region;
-        clr_span sp;
-        while (next_span(d, run, &ri, &sp)) {
+        mc_heap_span sp;
+        while (mc_heap_span_next(d, run, &ri, &sp)) {
             if (sp.va + sp.len <= from) continue;
             uint64_t start = from > sp.va ? from - sp.va + ps : 0;
             if (start >= sp.len) continue;
@@ -223,7 +250,7 @@ typedef struct clr_pass {
 
 /* Length fields at offsets [lo, hi) of the span (aligned, lo >= ps). False when the string cap
  * stopped the pass (ix->stop_va set). */
-static bool pass_range(clr_pass *cp, const clr_span *sp, uint64_t lo, uint64_t hi)
+static bool pass_range(clr_pass *cp, const mc_heap_span *sp, uint64_t lo, uint64_t hi)
 {
     mc_clr_index *ix = cp->ix;
     const uint8_t *p = sp->p;
@@ -314,8 +341,8 @@ static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, siz
     for (size_t r = 0; r < d->nruns && go; r++) {
         const md_run *run = &d->runs[r];
         size_t ri = run->first_region;
-        clr_span sp;
-        while (go && next_span(d, run, &ri, &sp)) {
+        mc_heap_span sp;
+        while (go && mc_heap_span_next(d, run, &ri, &sp)) {
             ix->bytes += sp.len;
             uint64_t o = first_len_field(&sp, 0, cp.ps, cp.al);
             while (go && o + 4 <= sp.len) {

@@ -46,6 +46,28 @@ bool mc_clr_find(const mc_decode_ctx *ctx, const md_dump *d, const char *text, s
 /* True when a region can hold a GC heap (see above). */
 bool mc_clr_heap_region(const md_region *r);
 
+/* A stretch of consecutive heap-capable regions of one run, readable in place: where decoders
+ * look for what a process allocated (decrypted copies, fetched pages), never in images. */
+typedef struct mc_heap_span {
+    uint64_t va, len, off;    /* off: in md_dump.buf */
+    const uint8_t *p;
+} mc_heap_span;
+/* The next stretch of `run` from region *i on (start with *i = run->first_region); false when
+ * none is left. */
+bool mc_heap_span_next(const md_dump *d, const md_run *run, size_t *i, mc_heap_span *sp);
+/* Every occurrence of each needle in the heap stretches, in one pass: for each stretch in VA
+ * order, needle by needle within windows of it. cb gets the needle's index, the match's VA, its
+ * stretch and its offset there, and returns false to stop. The pages of each stretch are released
+ * once it is searched; the deadline is polled. */
+typedef struct mc_needle {
+    const void *p;
+    size_t len;
+} mc_needle;
+typedef bool (*mc_heap_match_fn)(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp,
+                                 size_t off);
+void mc_heap_find_many(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd, size_t n,
+                       mc_heap_match_fn cb, void *arg);
+
 /* The indexed byte[len] objects (len 16, 32 or 64): data VAs in VA order in *va (owned by the
  * index, valid while ctx->shared lives). Bit 0 of an entry is set when a byte[16] or byte[32]
  * ends at most MC_CLR_PAIR_GAP bytes before the object (a key allocated just before it); clear it
