@@ -546,7 +546,10 @@ static void run_item(worker *w, YR_SCANNER *sc, const item *it)
         else if (rc != ERROR_SUCCESS)
             w->rc = rc;
     }
+    /* The item's pages, and what its first and last reads mapped beyond its edges. */
     md_release(p->d, r->off + (s - r->va), e - s);
+    md_release_around(p->d, r->off + (s - r->va));
+    md_release_around(p->d, r->off + (e - r->va));
 }
 
 static void *worker_main(void *arg)

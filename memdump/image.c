@@ -208,7 +208,9 @@ static md_err from_image_regions(finder *f, uint8_t *tmp)
         uint64_t base = r->alloc_base ? r->alloc_base : r->va;
         md_pe_hdr h;
         uint64_t got;
-        if (known(f, base) || !read_hdr(f->d, base, &h, tmp, &got)) continue;
+        bool hdr = !known(f, base) && read_hdr(f->d, base, &h, tmp, &got);
+        md_release_around(f->d, r->off);
+        if (!hdr) continue;
         md_err e = add_image(f, base, &h, MD_LAYOUT_MAPPED, -1);
         if (e) return e;
     }

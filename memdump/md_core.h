@@ -21,6 +21,7 @@ void md_data_extent(const md_dump *d, uint64_t off, uint64_t *start, uint64_t *e
 /* Tell the kernel a scanned stretch of a file mapping is not needed any more, so a scan over a
  * large dump does not keep it resident. No effect on memory buffers. */
 void md_release(const md_dump *d, uint64_t off, uint64_t len);
+void md_release_around(const md_dump *d, uint64_t off);   /* see memdump.h */
 
 /* Guess whether the PE whose headers h were parsed from buf[0, len) is laid out as loaded
  * (sections at VirtualAddress) or as on disk (sections at PointerToRawData). dflt is returned

@@ -223,11 +223,15 @@ md_err md_image_rebuild(const md_dump *d, const md_image *img, int mode, uint64_
  * section table). Returns false when the RVA is outside every section and the headers. */
 bool md_image_rva_to_va(const md_dump *d, const md_image *img, uint32_t rva, uint64_t *va);
 
-/* Added for the engine's scan (owner: perf): a stretch [off, off+len) of md_dump.buf was scanned
- * and is not needed any more; for a file mapping its pages are dropped (MADV_DONTNEED, safe on a
- * read-only private mapping) so a large dump does not stay resident. No effect on memory
- * buffers. Defined in memdump.c (also declared in md_core.h). */
+/* A stretch [off, off+len) of md_dump.buf was read and is not needed any more; for a file
+ * mapping its pages are dropped (MADV_DONTNEED, safe on a read-only private mapping) so a large
+ * dump does not stay resident. No effect on memory buffers. Defined in memdump.c (also declared
+ * in md_core.h). */
 void md_release(const md_dump *d, uint64_t off, uint64_t len);
+/* The same for the aligned stretch (4 MiB) around offset off: reading one byte of a file mapping
+ * maps far more than its page (fault-around, the page cache's large folios), so a reader that
+ * stops at off drops what spilled over its edge. */
+void md_release_around(const md_dump *d, uint64_t off);
 
 #ifdef __cplusplus
 }
