@@ -1088,6 +1088,15 @@ static bool emit_config(const mc_decode_ctx *ctx, const md_dump *d, mc_results *
     return true;
 }
 
+/* An AsyncRAT/DcRat/VenomRAT Settings class (their Aes256 and salt are Quasar's, so Quasar's
+ * rule fires on them): three or more of the names only that family uses. */
+static bool aesrat_client(const qs_cfg *q)
+{
+    const char *names[QS_MAX_ITEMS];
+    for (size_t i = 0; i < q->n; i++) names[i] = q->items[i].name;
+    return mc_aesrat_own_names(names, q->n) >= 3;
+}
+
 static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_dotnet *dn, mc_results *out)
 {
     qs_hints h = {0};
@@ -1102,7 +1111,8 @@ static bool decode_image(const mc_decode_ctx *ctx, const md_dump *d, const mc_do
         if (!m || mc_dn_get_body(dn, m, &b) != MC_DN_OK) continue;
         if (collect(dn, &b, q) >= QS_MIN_STRINGS) {
             tried++;
-            if (is_template(q)) { emit_template(out, q); done = true; }
+            if (aesrat_client(q)) { /* the AsyncRAT-family decoders own it: same crypto, no Quasar config */ }
+            else if (is_template(q)) { emit_template(out, q); done = true; }
             else if (crack(ctx, d, q, &h)) done = emit_config(ctx, d, out, q);
         }
         cfg_free_items(q);

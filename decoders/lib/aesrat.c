@@ -726,6 +726,26 @@ static bool is_host_list(const char *v)
     return n > 0;
 }
 
+size_t mc_aesrat_own_names(const char *const *names, size_t n)
+{
+    /* Normalized as field_by_name does; Quasar's names (HOSTS, VERSION, MUTEX, INSTALLNAME,
+     * SERVERSIGNATURE, SERVERCERTIFICATESTR, RECONNECTDELAY...) are none of these. */
+    static const char *const own[] = {"ports", "port", "mtx", "pastebin", "bdos", "bsod", "anti",
+                                      "antiprocess", "hwid", "group", "groub", "installfolder",
+                                      "installfile", "certificate", "delay"};
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char norm[128];
+        size_t m = 0;
+        for (const char *p = names[i] ? names[i] : ""; *p && m + 1 < sizeof norm; p++)
+            if (*p != '_') norm[m++] = (char)tolower((unsigned char)*p);
+        norm[m] = 0;
+        for (size_t j = 0; j < sizeof own / sizeof own[0]; j++)
+            if (strcmp(norm, own[j]) == 0) { k++; break; }
+    }
+    return k;
+}
+
 static bool map_by_name(ar_cfg *q)
 {
     size_t hits = 0;

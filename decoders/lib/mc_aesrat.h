@@ -92,6 +92,10 @@ long mc_aesrat_blob(const char *text, uint8_t **out);
  * NULL unless the MAC verifies and the plaintext is NUL-free text. */
 char *mc_aesrat_decrypt_b64(const uint8_t dk[MC_AESRAT_DK_LEN], const char *text);
 
+/* How many of these Settings field names only the AsyncRAT family uses (Ports, MTX, Pastebin,
+ * BSOD, Anti, HWID, Group...): other .NET decoders leave such a client to the family's own. */
+size_t mc_aesrat_own_names(const char *const *names, size_t n);
+
 /* The AsyncRAT/DcRat/VenomRAT decoder body. `family` is the calling decoder's family. */
 int mc_aesrat_decode(const mc_decode_ctx *ctx, const md_dump *d, const mc_hits *hits,
                      mc_results *out, const char *family);
