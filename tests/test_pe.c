@@ -390,6 +390,30 @@ START_TEST(res_entry_cap)
 }
 END_TEST
 
+/* Overlapping directories (found by fuzz_pe): every 16 bytes is a directory, and the 8-byte cells
+ * all of them share as entries point at other directories, in descending order, so the root
+ * opens a fresh directory per entry and each reads thousands of entries that loop back. A cycle
+ * check by linear search made this walk cost ~1e9 compares; the walk now reads at most
+ * MC_PE_RES_MAX_WALK entries (tests/data/regress/fuzz_pe/crash-res-mesh is the fuzz input). */
+START_TEST(res_walk_cap)
+{
+    uint32_t span = 0x4000, len = 0xC100;
+    uint8_t *r = calloc(1, len);
+    ck_assert_ptr_nonnull(r);
+    for (uint32_t p = 0; p < len; p += 8) {
+        w32(r, p, (p / 8) & 0xffff);
+        w32(r, p + 4, 0x80000000u | (p < span ? span - 16 - (p / 16) * 16 : 0));
+    }
+    mc_pe_res_stats st;
+    ck_assert_int_eq(walk_hostile(r, len, &st), 0);
+    ck_assert(st.capped);
+    ck_assert(st.cycle);
+    ck_assert_uint_eq(st.entries, MC_PE_RES_MAX_WALK);
+    ck_assert_uint_le(st.dirs, MC_PE_RES_MAX_DIRS);
+    free(r);
+}
+END_TEST
+
 START_TEST(res_absent)
 {
     fx_native n;
@@ -424,6 +448,7 @@ int main(void)
     tcase_add_test(tc, res_cycles);
     tcase_add_test(tc, res_hostile_counts);
     tcase_add_test(tc, res_entry_cap);
+    tcase_add_test(tc, res_walk_cap);
     tcase_add_test(tc, res_absent);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

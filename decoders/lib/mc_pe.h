@@ -20,6 +20,7 @@
 #define MC_PE_RES_MAX_DEPTH 3u         /* type / name / language */
 #define MC_PE_RES_MAX_ENTRIES 4096u    /* entries read per directory; the rest are ignored */
 #define MC_PE_RES_MAX_DIRS 1024u       /* directories visited per walk */
+#define MC_PE_RES_MAX_WALK 65536u      /* directory entries read per walk (all directories) */
 #define MC_PE_RES_MAX_NAME 256u        /* bytes of a UTF-8 resource name we keep */
 
 enum { MC_RT_ICON = 3, MC_RT_RCDATA = 10, MC_RT_GROUP_ICON = 14, MC_RT_VERSION = 16 };
@@ -82,8 +83,9 @@ typedef struct mc_pe_res {
 
 typedef struct mc_pe_res_stats {
     uint32_t dirs, leaves;
+    uint32_t entries;         /* directory entries read (at most MC_PE_RES_MAX_WALK) */
     bool cycle;               /* a directory offset was reached twice */
-    bool capped;              /* an entry, directory or depth cap was hit */
+    bool capped;              /* an entry, directory, walk or depth cap was hit */
     bool bad;                 /* an entry pointed outside the resource section */
 } mc_pe_res_stats;
 

@@ -192,7 +192,7 @@ typedef struct res_ctx {
     const mc_pe *pe;
     uint32_t limit;           /* bytes of the resource section reachable from rsrc_rva */
     mc_pe_res_stats st;
-    uint32_t visited[MC_PE_RES_MAX_DIRS];
+    uint32_t visited[MC_PE_RES_MAX_DIRS];   /* directory offsets entered, sorted */
 } res_ctx;
 
 static bool rsrc_read(const res_ctx *c, uint32_t off, void *dst, uint32_t len)
@@ -217,13 +217,23 @@ static uint32_t rsrc_limit(const mc_pe *pe)
     return lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
 }
 
-/* Mark a directory offset as entered; false when seen before (a cycle) or over the cap. */
+/* Mark a directory offset as entered; false when seen before (a cycle) or over the cap. Every
+ * directory entry of a hostile section may point at a directory, so the lookup is a binary
+ * search: a linear one made a walk cost entries x directories (1e9 compares for a 48 KB mesh
+ * of overlapping directories). */
 static bool enter_dir(res_ctx *c, uint32_t off)
 {
-    for (uint32_t i = 0; i < c->st.dirs; i++)
-        if (c->visited[i] == off) { c->st.cycle = true; return false; }
+    uint32_t lo = 0, hi = c->st.dirs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (c->visited[mid] < off) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < c->st.dirs && c->visited[lo] == off) { c->st.cycle = true; return false; }
     if (c->st.dirs >= MC_PE_RES_MAX_DIRS) { c->st.capped = true; return false; }
-    c->visited[c->st.dirs++] = off;
+    memmove(&c->visited[lo + 1], &c->visited[lo], (c->st.dirs - lo) * sizeof c->visited[0]);
+    c->visited[lo] = off;
+    c->st.dirs++;
     return true;
 }
 
@@ -297,6 +307,9 @@ bool mc_pe_res_walk(const mc_pe *pe, mc_pe_res_fn fn, void *arg, mc_pe_res_stats
     while (go && depth >= 0) {
         res_frame *f = &fr[depth];
         if (f->next >= f->count) { depth--; continue; }
+        /* Overlapping directories can make every entry reachable from every directory. */
+        if (c.st.entries >= MC_PE_RES_MAX_WALK) { c.st.capped = true; break; }
+        c.st.entries++;
         uint8_t e[RES_ENTRY];
         uint32_t eoff = f->dir_off + RES_DIR + f->next++ * RES_ENTRY;
         if (!rsrc_read(&c, eoff, e, sizeof e)) { c.st.bad = true; continue; }

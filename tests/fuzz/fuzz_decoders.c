@@ -1,19 +1,36 @@
-/* Every family decoder through mc_engine_scan. One engine holds every registered family (the
- * registry, so families added to decoders/decoder_list.h are fuzzed without touching this file;
- * MEMCFG_FUZZ_FAMILY=<name> narrows it to one). The input becomes a raw region at FZ_BASE in one
- * of three shapes, chosen by the first byte:
+/* Every family decoder through mc_engine_scan (the registry, so families added to
+ * decoders/decoder_list.h are fuzzed without touching this file). Input: a mode byte, a selector
+ * byte, then the bytes that become a raw region at FZ_BASE.
+ *
+ * The selector picks the engine: sel % (nfams + 1) < nfams is an engine holding that one family
+ * (so an execution pays only for that family's rules and decoder, and the .NET families' PBKDF2
+ * does not tax every other input), nfams is the engine holding every family (cross-family paths:
+ * shared per-dump state, a salt credited to another family, record merging).
+ * MEMCFG_FUZZ_FAMILY=<name> narrows the harness to one family.
+ *
+ * The mode byte (% 3) shapes the region:
  *   0  the bytes as they are (seeds: fixture images and dumps);
- *   1  one literal string of a family's YARA rules spliced into the bytes, so that its locators
+ *   1  one literal string of the family's YARA rules spliced into the bytes, so that its locators
  *      fire and the decoder reads hostile bytes around a real marker;
- *   2  every literal of one family, each followed by a slice of the bytes (rules that need
+ *   2  every literal of the family, each followed by a slice of the bytes (rules that need
  *      several markers match, the decoder parses hostile data behind each).
- * The literals are extracted from each decoder's embedded rule source at start-up: text strings
- * (escapes, wide) and hex strings (wildcards as zero nibbles, jumps as their minimum length,
- * the first branch of an alternative). */
+ * For the all-families engine, modes 1 and 2 take the literals of family
+ * (sel / (nfams + 1)) % nfams. The literals are extracted from each decoder's embedded rule source
+ * at start-up: text strings (escapes, wide) and hex strings (wildcards as zero nibbles, jumps as
+ * their minimum length, the first branch of an alternative).
+ *
+ * PBKDF2 (50000 rounds, ~0.3 s under ASan) dominates the .NET decoders, and a mutated input nearly
+ * always keeps the passwords of its parent: mc_pbkdf2_sha1 is wrapped (-Wl,--wrap, see
+ * meson.build) with a process-lifetime memo of every derivation, so only a new (password, salt,
+ * rounds) costs a real one. The decoders' code paths are unchanged; only OpenSSL's recomputation
+ * of an identical derivation is skipped. With FUZZ_KDF_CACHE=<file> (run.sh sets it) the memo also
+ * survives the process: every derivation is appended there and loaded at start-up, so re-reading
+ * a grown corpus does not pay for its passwords again. */
 #include "fuzz_common.h"
 #include "memcfg.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +48,198 @@ typedef struct fz_family {
     size_t nlit;
 } fz_family;
 
-static mc_engine *engine;
+static mc_engine **engines;     /* [0, nfams): one family each; [nfams]: every family */
 static fz_family *fams;
 static size_t nfams;
+
+/* ---- process-lifetime PBKDF2 memo (see the header comment) ---- */
+
+bool __real_mc_pbkdf2_sha1(const char *password, size_t password_len, const uint8_t *salt,
+                           size_t salt_len, unsigned iterations, uint8_t *out, size_t out_len);
+bool __wrap_mc_pbkdf2_sha1(const char *password, size_t password_len, const uint8_t *salt,
+                           size_t salt_len, unsigned iterations, uint8_t *out, size_t out_len);
+
+typedef struct fz_kdf {
+    struct fz_kdf *next;
+    uint64_t hash;
+    size_t pw_len, salt_len, dk_len;
+    unsigned iterations;
+    uint8_t *pw, *salt, *dk;
+} fz_kdf;
+
+#define FZ_KDF_BUCKETS 4096u
+#define FZ_KDF_MAX_BYTES (64u << 20)  /* forget everything past this (never hit in practice) */
+#define FZ_KDF_MAX_FIELD (1u << 20)   /* longest password, salt or dk kept on disk */
+static fz_kdf *kdf_tab[FZ_KDF_BUCKETS];
+static size_t kdf_bytes;
+static unsigned long kdf_hits, kdf_misses;
+static FILE *kdf_file;                /* FUZZ_KDF_CACHE, open for appending */
+static pthread_mutex_t kdf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t kdf_key(unsigned iterations, const void *pw, size_t pw_len, const void *salt,
+                        size_t salt_len)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ull, &iterations, sizeof iterations);
+    h = fnv(fnv(h, &pw_len, sizeof pw_len), pw, pw_len);
+    return fnv(fnv(h, &salt_len, sizeof salt_len), salt, salt_len);
+}
+
+static void kdf_clear(void)
+{
+    for (size_t i = 0; i < FZ_KDF_BUCKETS; i++)
+        while (kdf_tab[i]) {
+            fz_kdf *e = kdf_tab[i];
+            kdf_tab[i] = e->next;
+            free(e->pw), free(e->salt), free(e->dk), free(e);
+        }
+    kdf_bytes = 0;
+}
+
+/* The entry for (iterations, pw, salt), or NULL. Caller holds kdf_lock. */
+static fz_kdf *kdf_find(uint64_t h, unsigned iterations, const void *pw, size_t pw_len,
+                        const void *salt, size_t salt_len)
+{
+    fz_kdf *e = kdf_tab[h % FZ_KDF_BUCKETS];
+    while (e && !(e->hash == h && e->iterations == iterations && e->pw_len == pw_len &&
+                  e->salt_len == salt_len && !memcmp(e->pw, pw, pw_len) &&
+                  !memcmp(e->salt, salt, salt_len)))
+        e = e->next;
+    return e;
+}
+
+/* Remember dk (PBKDF2 output is prefix-stable: an entry serves any length up to its own, and a
+ * longer derivation replaces a shorter one). Caller holds kdf_lock. */
+static void kdf_store(unsigned iterations, const void *pw, size_t pw_len, const void *salt,
+                      size_t salt_len, const uint8_t *dk, size_t dk_len)
+{
+    uint64_t h = kdf_key(iterations, pw, pw_len, salt, salt_len);
+    fz_kdf *e = kdf_find(h, iterations, pw, pw_len, salt, salt_len);
+    if (e && e->dk_len >= dk_len)
+        return;
+    uint8_t *d = malloc(dk_len);
+    if (!d)
+        return;
+    memcpy(d, dk, dk_len);
+    if (e) {
+        kdf_bytes += dk_len - e->dk_len;
+        free(e->dk);
+        e->dk = d, e->dk_len = dk_len;
+        return;
+    }
+    if (kdf_bytes > FZ_KDF_MAX_BYTES)
+        kdf_clear();
+    e = calloc(1, sizeof *e);
+    uint8_t *p = malloc(pw_len + 1), *s = malloc(salt_len + 1);
+    if (!e || !p || !s) {
+        free(e), free(p), free(s), free(d);
+        return;
+    }
+    memcpy(p, pw, pw_len);
+    memcpy(s, salt, salt_len);
+    *e = (fz_kdf){.next = kdf_tab[h % FZ_KDF_BUCKETS], .hash = h, .pw_len = pw_len,
+                  .salt_len = salt_len, .dk_len = dk_len, .iterations = iterations, .pw = p,
+                  .salt = s, .dk = d};
+    kdf_tab[h % FZ_KDF_BUCKETS] = e;
+    kdf_bytes += sizeof *e + pw_len + salt_len + dk_len + 2;
+}
+
+/* On disk, one record per derivation: u32 iterations, pw_len, salt_len, dk_len; u64 FNV of those
+ * and the bytes; pw, salt, dk. A record cut short or not matching its hash ends the load. */
+static uint64_t kdf_rec_hash(const uint32_t hdr[4], const uint8_t *bytes)
+{
+    return fnv(fnv(0xcbf29ce484222325ull, hdr, 4 * sizeof hdr[0]), bytes,
+               (size_t)hdr[1] + hdr[2] + hdr[3]);
+}
+
+static void kdf_append(unsigned iterations, const void *pw, size_t pw_len, const void *salt,
+                       size_t salt_len, const uint8_t *dk, size_t dk_len)
+{
+    if (!kdf_file || pw_len > FZ_KDF_MAX_FIELD || salt_len > FZ_KDF_MAX_FIELD ||
+        dk_len > FZ_KDF_MAX_FIELD)
+        return;
+    uint32_t hdr[4] = {iterations, (uint32_t)pw_len, (uint32_t)salt_len, (uint32_t)dk_len};
+    size_t n = pw_len + salt_len + dk_len;
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        return;
+    memcpy(b, pw, pw_len);
+    memcpy(b + pw_len, salt, salt_len);
+    memcpy(b + pw_len + salt_len, dk, dk_len);
+    uint64_t rh = kdf_rec_hash(hdr, b);
+    fwrite(hdr, sizeof hdr, 1, kdf_file);
+    fwrite(&rh, sizeof rh, 1, kdf_file);
+    fwrite(b, 1, n, kdf_file);
+    fflush(kdf_file);
+    free(b);
+}
+
+static void kdf_load(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    size_t loaded = 0;
+    while (f) {
+        uint32_t hdr[4];
+        uint64_t rh;
+        if (fread(hdr, sizeof hdr, 1, f) != 1 || fread(&rh, sizeof rh, 1, f) != 1 ||
+            hdr[1] > FZ_KDF_MAX_FIELD || hdr[2] > FZ_KDF_MAX_FIELD || hdr[3] == 0 ||
+            hdr[3] > FZ_KDF_MAX_FIELD)
+            break;
+        size_t n = (size_t)hdr[1] + hdr[2] + hdr[3];
+        uint8_t *b = malloc(n);
+        bool ok = b && fread(b, 1, n, f) == n && kdf_rec_hash(hdr, b) == rh;
+        if (ok) {
+            kdf_store(hdr[0], b, hdr[1], b + hdr[1], hdr[2], b + hdr[1] + hdr[2], hdr[3]);
+            loaded++;
+        }
+        free(b);
+        if (!ok)
+            break;
+    }
+    if (f)
+        fclose(f);
+    kdf_file = fopen(path, "ab");
+    fprintf(stderr, "fuzz_decoders: PBKDF2 cache %s: %zu derivations loaded\n", path, loaded);
+}
+
+bool __wrap_mc_pbkdf2_sha1(const char *password, size_t password_len, const uint8_t *salt,
+                           size_t salt_len, unsigned iterations, uint8_t *out, size_t out_len)
+{
+    if (!out || !out_len || (password_len && !password) || (salt_len && !salt))
+        return __real_mc_pbkdf2_sha1(password, password_len, salt, salt_len, iterations, out,
+                                     out_len);
+    uint64_t h = kdf_key(iterations, password, password_len, salt, salt_len);
+    pthread_mutex_lock(&kdf_lock);
+    fz_kdf *e = kdf_find(h, iterations, password, password_len, salt, salt_len);
+    if (e && e->dk_len >= out_len) {
+        memcpy(out, e->dk, out_len);
+        kdf_hits++;
+        pthread_mutex_unlock(&kdf_lock);
+        return true;
+    }
+    pthread_mutex_unlock(&kdf_lock);
+    if (!__real_mc_pbkdf2_sha1(password, password_len, salt, salt_len, iterations, out, out_len))
+        return false;
+    pthread_mutex_lock(&kdf_lock);
+    kdf_misses++;
+    kdf_store(iterations, password, password_len, salt, salt_len, out, out_len);
+    kdf_append(iterations, password, password_len, salt, salt_len, out, out_len);
+    pthread_mutex_unlock(&kdf_lock);
+    return true;
+}
+
+static void kdf_report(void)
+{
+    fprintf(stderr, "fuzz_decoders: PBKDF2 memo: %lu hits, %lu derivations, %zu bytes\n", kdf_hits,
+            kdf_misses, kdf_bytes);
+}
 
 static void lit_put(fz_lit *l, uint8_t c, bool wide)
 {
@@ -141,50 +347,68 @@ static void parse_rules(const char *src, fz_family *f)
     }
 }
 
+static mc_engine *engine_for(const char *const *families, size_t n)
+{
+    mc_engine_opts o = {
+        .families = families, .nfamilies = n,
+        .timeout = 20,
+        .open = {.force_format = MD_FMT_RAW, .raw_base = FZ_BASE, .has_raw_base = true},
+    };
+    mc_engine *e = NULL;
+    char err[512];
+    if (mc_engine_new(&o, &e, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz: engine: %s\n", err);
+        abort();
+    }
+    return e;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     const char *only = getenv("MEMCFG_FUZZ_FAMILY");
-    nfams = mc_decoder_count();
-    fams = calloc(nfams ? nfams : 1, sizeof *fams);
-    if (!fams)
-        abort();
-    for (size_t i = 0; i < nfams; i++)
-        parse_rules(mc_decoders[i]->rules, &fams[i]);
-    mc_engine_opts o = {
-        .families = only ? &only : NULL, .nfamilies = only ? 1 : 0,
-        .timeout = 20,
-        .open = {.force_format = MD_FMT_RAW, .raw_base = FZ_BASE, .has_raw_base = true},
-    };
-    char err[512];
-    if (mc_engine_new(&o, &engine, err, sizeof err) != 0) {
-        fprintf(stderr, "fuzz: engine: %s\n", err);
-        abort();
-    }
+    size_t n = mc_decoder_count();
+    size_t first = 0;
     if (only) {
         const mc_decoder *d = mc_decoder_find(only);
-        size_t k = 0;
-        while (k < nfams && mc_decoders[k] != d)
-            k++;
-        if (k == nfams)
+        while (first < n && mc_decoders[first] != d)
+            first++;
+        if (first == n) {
+            fprintf(stderr, "fuzz: MEMCFG_FUZZ_FAMILY=%s: no such family\n", only);
             abort();
-        fams[0] = fams[k];
-        nfams = 1;
+        }
+        n = 1;
     }
+    nfams = n;
+    fams = calloc(nfams ? nfams : 1, sizeof *fams);
+    engines = calloc(nfams + 1, sizeof *engines);
+    if (!fams || !engines)
+        abort();
+    for (size_t i = 0; i < nfams; i++) {
+        const mc_decoder *d = mc_decoders[first + i];
+        parse_rules(d->rules, &fams[i]);
+        engines[i] = engine_for(&d->family, 1);
+    }
+    engines[nfams] = only ? engines[0] : engine_for(NULL, 0);
+    const char *cache = getenv("FUZZ_KDF_CACHE");
+    if (cache && *cache)
+        kdf_load(cache);
+    atexit(kdf_report);
     return 0;
 }
 
 /* Builds the region for shapes 1 and 2; returns its length. */
-static size_t build(uint8_t mode, uint8_t sel, const uint8_t *data, size_t size, uint8_t *out)
+static size_t build(uint8_t mode, size_t fam, size_t lit, const uint8_t *data, size_t size,
+                    uint8_t *out)
 {
-    const fz_family *f = &fams[sel % nfams];
+    const fz_family *f = &fams[fam];
     if (!f->nlit) {
         memcpy(out, data, size);
         return size;
     }
     size_t o = 0;
     if (mode == 1) {
-        const fz_lit *l = &f->lit[(sel / nfams) % f->nlit];
+        const fz_lit *l = &f->lit[lit % f->nlit];
         size_t at = size ? (size_t)data[0] * size / 256 : 0;
         memcpy(out, data, at);
         o = at;
@@ -214,14 +438,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t mode = data[0] % 3, sel = data[1];
     data += 2, size -= 2;
+    size_t k = sel % (nfams + 1), fam = k < nfams ? k : (size_t)(sel / (nfams + 1)) % nfams;
+    size_t lit = sel / (nfams + 1);
     uint8_t *buf = malloc(size + FZ_MAX_LITS * (FZ_MAX_LIT + 2) + 1);
     if (!buf)
         return 0;
-    size_t len = mode == 0 ? (memcpy(buf, data, size), size) : build(mode, sel, data, size, buf);
+    size_t len = mode == 0 ? (memcpy(buf, data, size), size)
+                           : build(mode, fam, lit, data, size, buf);
     if (len) {
         mc_input in = {.path = "fuzz", .mem = buf, .memlen = len};
         mc_input_result res;
-        mc_engine_scan(engine, &in, &res);
+        mc_engine_scan(engines[k], &in, &res);
         for (size_t i = 0; i < res.nrecords; i++) {
             char *s = json_dumps(res.records[i], JSON_COMPACT);
             if (!s)

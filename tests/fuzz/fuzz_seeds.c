@@ -3,6 +3,7 @@
  * tests/fuzz/meson.build; DOTNET_DIR (fixtures/dotnet) adds the committed .NET builds. */
 #include "fixtures/fx.h"
 #include "fixtures/fx_native.h"
+#include "decoder.h"
 #include "memdump.h"
 
 #include <dirent.h>
@@ -40,6 +41,18 @@ static void put_prefixed(const char *harness, const char *name, const uint8_t *p
     fx_put(&b, p, n);
     put(harness, name, b.p, b.len);
     fx_buf_free(&b);
+}
+
+/* A fuzz_decoders seed in mode 0 (the bytes as they are), once for the engine of each family
+ * (selector k) and once for the engine of every family (selector nfams); see fuzz_decoders.c. */
+static void put_decoders(const char *name, const uint8_t *p, size_t n)
+{
+    size_t nf = mc_decoder_count();
+    for (size_t k = 0; k <= nf; k++) {
+        char nm[512];
+        snprintf(nm, sizeof nm, "%s-%s", name, k < nf ? mc_decoders[k]->family : "all");
+        put_prefixed("fuzz_decoders", nm, (const uint8_t[]){0, (uint8_t)k}, 2, p, n);
+    }
 }
 
 static uint8_t page_text[0x1000], page_heap[0x2000], page_stack[0x800];
@@ -103,7 +116,7 @@ static void containers(const fx_buf *img)
             put_prefixed("fuzz_compressed", "zlib", (const uint8_t[]){1}, 1, z.p + 2, z.len - 2);
             put("fuzz_sniff", "zlib", z.p, z.len);
             fx_buf_free(&z);
-            put_prefixed("fuzz_decoders", "minidump", (const uint8_t[]){0, 0}, 2, b.p, b.len);
+            put_decoders("minidump", b.p, b.len);
         }
         fx_buf_free(&b);
     }
@@ -151,7 +164,7 @@ static void images(void)
         fx_remcos_image(&rc, m, 0x400000, &img);
         const char *name = m ? "remcos-mapped" : "remcos-flat";
         put("fuzz_pe", name, img.p, img.len);
-        put_prefixed("fuzz_decoders", name, (const uint8_t[]){0, 0}, 2, img.p, img.len);
+        put_decoders(name, img.p, img.len);
         fx_buf_free(&img);
     }
     fx_buf_init(&img);
@@ -174,8 +187,8 @@ static void images(void)
 static void strings(void)
 {
     static const char *const s[] = {
-        "4.2\nRmc-\x1b[2J\nc2.example\n203.0.113.1:80\nhttp://a.example/x?y=1\nC:\\x\\\\y\n"
-        "HKCU\\Software\\x\nraw\xff\xfe\nother\nkey\ninfostealer\n1000\nwarn",
+        ("4.2\nRmc-\x1b[2J\nc2.example\n203.0.113.1:80\nhttp://a.example/x?y=1\nC:\\x\\\\y\n"
+         "HKCU\\Software\\x\nraw\xff\xfe\nother\nkey\ninfostealer\n1000\nwarn"),
         "\xed\xa0\x80\xf4\x90\x80\x80\xc0\xaf\\x41\\\\\\\x00\x01\xe2\x80\xae",
         "[2001:db8::1]:443\nhxxp://b[.]example\n%Hosts%\n\n\n\n\n",
     };
@@ -210,12 +223,12 @@ static void dotnet(const char *dir)
         fclose(f);
         put("fuzz_dotnet", e->d_name, b.p, b.len);
         put("fuzz_pe", e->d_name, b.p, b.len);
-        put_prefixed("fuzz_decoders", e->d_name, (const uint8_t[]){0, 0}, 2, b.p, b.len);
+        put_decoders(e->d_name, b.p, b.len);
         fx_buf_init(&m);
         fx_pe_map(b.p, b.len, &m);
         snprintf(path, sizeof path, "mapped-%s", e->d_name);
         put("fuzz_dotnet", path, m.p, m.len);
-        put_prefixed("fuzz_decoders", path, (const uint8_t[]){0, 0}, 2, m.p, m.len);
+        put_decoders(path, m.p, m.len);
         fx_buf_free(&m);
         fx_buf_free(&b);
     }
@@ -237,8 +250,16 @@ int main(int argc, char **argv)
     strings();
     dotnet(argc > 2 ? argv[2] : NULL);
     /* Every harness gets at least one seed. */
-    put("fuzz_decoders", "marker", (const uint8_t *)"\x01\x00seed", 6);
-    put("fuzz_decoders", "markers", (const uint8_t *)"\x02\x00seed-bytes-for-every-marker", 30);
+    /* Marker shapes (modes 1 and 2) for each family. */
+    for (size_t k = 0; k < mc_decoder_count(); k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "marker-%s", mc_decoders[k]->family);
+        put_prefixed("fuzz_decoders", nm, (const uint8_t[]){1, (uint8_t)k}, 2,
+                     (const uint8_t *)"seed", 4);
+        snprintf(nm, sizeof nm, "markers-%s", mc_decoders[k]->family);
+        put_prefixed("fuzz_decoders", nm, (const uint8_t[]){2, (uint8_t)k}, 2,
+                     (const uint8_t *)"seed-bytes-for-every-marker", 28);
+    }
     put("fuzz_raw", "noise", page_heap, 256);
     return 0;
 }

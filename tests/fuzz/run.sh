@@ -5,6 +5,7 @@
 # once, default nproc). Corpora grow in $FUZZ_BUILD/fuzz-corpus/<harness> across runs (seeded
 # from the fixture writers each time); crashes, leaks and timeouts are written to
 # $FUZZ_BUILD/fuzz-artifacts/<harness>/ and make the script fail. Prints executions per harness.
+# FUZZ_KDF_CACHE (default $FUZZ_BUILD/fuzz-kdf-cache): fuzz_decoders' on-disk PBKDF2 memo.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SECONDS_EACH=${1:-60}
@@ -26,6 +27,23 @@ SEEDS="$B/fuzz-seeds"
 rm -rf "$SEEDS"
 "$B/tests/fuzz/fuzz_seeds" "$SEEDS" fixtures/dotnet || { echo "fuzz: seed generation failed"; exit 1; }
 
+# -max_len per input shape: containers hold a few 4 KiB pages around their headers; the PE and
+# .NET readers and the decoders take whole fixture images (the largest seeds are 40 KiB); code
+# snippets and config strings are short.
+max_len_of() {
+    case $1 in
+        fuzz_pefile|fuzz_raw) echo 16384 ;; fuzz_pe) echo 32768 ;;
+        fuzz_dotnet|fuzz_decoders) echo 65536 ;; fuzz_stackstr|fuzz_json) echo 4096 ;;
+        *) echo 32768 ;;
+    esac
+}
+
+# fuzz_decoders: its engine's per-input deadline is 20 s (a .NET input may try dozens of PBKDF2
+# keys, ~0.3 s each under ASan, before it); only inputs that overrun it are reported as slow.
+slow_of() {
+    case $1 in fuzz_decoders) echo 20 ;; *) echo 10 ;; esac
+}
+
 dict_of() {
     case $1 in
         fuzz_pe) echo pe ;; fuzz_dotnet) echo dotnet ;; fuzz_stackstr) echo stackstr ;;
@@ -35,6 +53,8 @@ dict_of() {
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+# fuzz_decoders keeps every PBKDF2 derivation here, so re-reading its corpus costs none again.
+export FUZZ_KDF_CACHE="${FUZZ_KDF_CACHE:-$B/fuzz-kdf-cache}"
 
 # run_one HARNESS: one libFuzzer session; its log is $B/fuzz-logs/HARNESS.log
 run_one() {
@@ -42,6 +62,7 @@ run_one() {
     mkdir -p "$corpus" "$art"
     [ -d "$SEEDS/$t" ] && cp -n "$SEEDS/$t"/* "$corpus"/ 2>/dev/null
     "$B/tests/fuzz/$t" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2560 \
+        -max_len="$(max_len_of "$t")" -report_slow_units="$(slow_of "$t")" \
         -print_final_stats=1 -dict="tests/fuzz/$(dict_of "$t").dict" -artifact_prefix="$art" \
         "$corpus" >"$B/fuzz-logs/$t.log" 2>&1
 }
