@@ -8,16 +8,13 @@
 #include "lib/mc_aesrat.h"
 #include "md_internal.h"
 #include "memcfg.h"
-#include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BASE 0x30000000ull
-#define IMG_OFF 0x10000u
-#define MT_PTR 0x00007FF812345678ull
-#define PROSE_GAP 0x90000u       /* beyond the rules' exclusion window around the client IL */
 
 extern const mc_decoder mc_decoder_asyncrat, mc_decoder_dcrat, mc_decoder_venomrat;
 
@@ -72,94 +69,22 @@ static size_t count(const char *const *v, size_t max)
 
 /* ---- building dumps ---- */
 
-typedef struct dump_spec {
-    const char *fixture;      /* NULL: no .NET image (wiped) */
-    bool mapped;
-    const char *const *heap;  /* decrypted strings to place on the heap */
-    size_t nheap;
-} dump_spec;
-
-static uint8_t *load(const char *name, size_t *len)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", name);
-    uint8_t *p = tu_read_file(tu_src(rel), len);
-    ck_assert_msg(p != NULL, "missing fixture %s", rel);
-    return p;
-}
-
-static void native_dll(fx_buf *out)
-{
-    static const char text[] = "KERNELBASE.dll\0GetProcAddress\0This program cannot be run";
-    fx_section s = {.name = ".text", .rva = 0x1000, .data = (const uint8_t *)text,
-                    .data_len = sizeof text, .characteristics = 0x60000020u};
-    fx_pe pe = {.pe64 = true, .dll = true, .image_base = BASE + 0x8000, .entry_rva = 0x1000,
-                .sections = &s, .nsections = 1};
-    fx_pe_build(&pe, true, out);
-}
-
-/* Raw dump: noise, a system-DLL-like image, the assembly at IMG_OFF, a heap, then prose naming
- * the families and base64 junk. */
-static void build_dump(const dump_spec *sp, fx_buf *out, size_t *heap_off)
-{
-    fx_buf_init(out);
-    fx_put_zeros(out, 0x8000);
-    fx_fill_noise(out->p, 0x8000, 11);
-    fx_buf dll;
-    fx_buf_init(&dll);
-    native_dll(&dll);
-    ck_assert_uint_le(dll.len, IMG_OFF - 0x8000);
-    fx_put(out, dll.p, dll.len);
-    fx_buf_free(&dll);
-    fx_put_zeros(out, IMG_OFF - out->len);
-    if (sp->fixture) {
-        size_t flen;
-        uint8_t *f = load(sp->fixture, &flen);
-        if (sp->mapped) {
-            fx_buf m;
-            fx_buf_init(&m);
-            fx_pe_map(f, flen, &m);
-            fx_put(out, m.p, m.len);
-            fx_buf_free(&m);
-        } else {
-            fx_put(out, f, flen);
-        }
-        free(f);
-    } else {
-        fx_put_zeros(out, 0x4000);
-    }
-    fx_align(out, 0x1000);
-    *heap_off = out->len;
-    for (size_t i = 0; i < sp->nheap; i++) {
-        fx_put_clr_string(out, 8, MT_PTR, "System.Collections.Generic");
-        fx_put_clr_string(out, 8, MT_PTR, sp->heap[i]);
-    }
-    fx_put_zeros(out, 0x100);
-    /* Other heap text, far from the image as unrelated data usually is: prose naming the
-     * families and their salts, base64 junk. */
-    fx_put_zeros(out, PROSE_GAP);
-    static const char prose[] =
-        "Report: AsyncRAT, DcRat (qwqdanchun) and VenomRAT keep Hosts, Ports, MTX and Key in "
-        "Settings; the salt DcRatByqwqdanchun or VenomRATByVenom. AsyncMutex_ DcRatMutex_ "
-        "b64: cFE0elI4dFkydVc2dlgwYUIzY0Q1ZUY3Z0g5aUoxa0w= "
-        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla";
-    fx_put(out, prose, sizeof prose);
-    fx_align(out, 0x1000);
-}
-
-static md_dump *open_raw(const fx_buf *b)
-{
-    md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_msg(md_open_mem(b->p, b->len, &o, &d, err, sizeof err) == MD_OK, "%s", err);
-    return d;
-}
+/* Raw dump: noise, a system-DLL-like image, the assembly at TD_IMG_OFF, a heap, then other heap
+ * text, far from the image as unrelated data usually is (beyond the rules' exclusion window
+ * around the client IL): prose naming the families and their salts, base64 junk. */
+static const td_layout lay = {
+    .base = BASE, .noise_seed = 11, .noise_len = 0x8000,
+    .prose = "Report: AsyncRAT, DcRat (qwqdanchun) and VenomRAT keep Hosts, Ports, MTX and Key in "
+             "Settings; the salt DcRatByqwqdanchun or VenomRATByVenom. AsyncMutex_ DcRatMutex_ "
+             "b64: cFE0elI4dFkydVc2dlgwYUIzY0Q1ZUY3Z0g5aUoxa0w= "
+             "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla",
+    .prose_gap = 0x90000, .dll = true, .filler = "System.Collections.Generic", .heap_tail = 0x100,
+    .pid = 5151, .module_path = "C:\\Users\\u\\AppData\\client.exe"};
 
 /* Run a decoder with one hit per occurrence of each marker, as the rules would report them. */
 static mc_results *decode_direct(const mc_decoder *dec, const md_dump *d, const fx_buf *b)
 {
-    static const struct { const char *id; const char *pat; size_t len; } marks[] = {
+    static const td_mark marks[] = {
         {"$salt", "\xBF\xEB\x1E\x56\xFB\xCD\x97\x3B", 8},
         {"$s1", "D\0c\0R\0a\0t\0B\0y\0", 14},
         {"$s1", "V\0e\0n\0o\0m\0R\0A\0T\0B\0y\0", 20},
@@ -169,16 +94,8 @@ static mc_results *decode_direct(const mc_decoder *dec, const md_dump *d, const 
         {"$heap_mutex", "\0\0D\0c\0R\0a\0t\0M\0u\0t\0e\0x\0_\0", 24},
     };
     mc_hit hits[64];
-    size_t n = 0;
-    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
-        const uint8_t *p = b->p, *end = b->p + b->len;
-        while (n < 64 && (p = memmem(p, (size_t)(end - p), marks[k].pat, marks[k].len)) != NULL) {
-            hits[n++] = (mc_hit){.va = BASE + (uint64_t)(p - b->p), .len = (uint32_t)marks[k].len,
-                                 .rule = dec->family, .ns = dec->family, .string_id = marks[k].id,
-                                 .family = dec->family};
-            p++;
-        }
-    }
+    size_t n = td_mark_hits(marks, sizeof marks / sizeof marks[0], b->p, b->len, BASE, dec->family,
+                            dec->family, dec->family, hits, 0, 64);
     mc_hits h = {hits, n};
     mc_decode_ctx ctx = {.deadline = mc_now() + 60};
     mc_results *r = mc_results_new();
@@ -187,46 +104,26 @@ static mc_results *decode_direct(const mc_decoder *dec, const md_dump *d, const 
 }
 
 typedef struct run_t {
-    fx_buf b;
+    td_dump x;
     md_dump *d;
     mc_results *r;
 } run_t;
 
-static void run(const mc_decoder *dec, const dump_spec *sp, run_t *t)
+static void run(const mc_decoder *dec, const td_spec *sp, run_t *t)
 {
-    size_t heap_off;
-    build_dump(sp, &t->b, &heap_off);
-    t->d = open_raw(&t->b);
-    t->r = decode_direct(dec, t->d, &t->b);
+    td_build(&lay, sp, &t->x);
+    t->d = tu_open_raw(t->x.raw.p, t->x.raw.len, BASE);
+    t->r = decode_direct(dec, t->d, &t->x.raw);
 }
 
 static void finish(run_t *t)
 {
     mc_results_free(t->r);
     md_close(t->d);
-    fx_buf_free(&t->b);
+    td_free(&t->x);
 }
 
 /* ---- assertions on the MACO object ---- */
-
-static bool has_conn(json_t *cfg, const char *host, long port)
-{
-    json_t *e;
-    size_t i;
-    json_array_foreach(json_object_get(cfg, "tcp"), i, e) {
-        const char *h = json_string_value(json_object_get(e, "server_ip"));
-        if (!h) h = json_string_value(json_object_get(e, "server_domain"));
-        if (h && strcmp(h, host) == 0 && json_integer_value(json_object_get(e, "server_port")) == port &&
-            strcmp(json_string_value(json_object_get(e, "usage")), "c2") == 0)
-            return true;
-    }
-    return false;
-}
-
-static const char *first_str(json_t *cfg, const char *key)
-{
-    return json_string_value(json_array_get(json_object_get(cfg, key), 0));
-}
 
 static bool has_form(mc_config *c, const char *prov_key, const char *form)
 {
@@ -244,7 +141,7 @@ static void check_conns(json_t *cfg, const sample *s)
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), nh * np);
     for (size_t i = 0; i < nh; i++)
         for (size_t j = 0; j < np; j++)
-            ck_assert_msg(has_conn(cfg, s->hosts[i], atol(s->ports[j])), "%s:%s", s->hosts[i], s->ports[j]);
+            ck_assert_msg(tu_has_conn(cfg, s->hosts[i], atol(s->ports[j])), "%s:%s", s->hosts[i], s->ports[j]);
 }
 
 static void check_sample(mc_config *c, const sample *s)
@@ -257,9 +154,9 @@ static void check_sample(mc_config *c, const sample *s)
     ck_assert_ptr_null(json_object_get(cfg, "http"));   /* Pastebin is "null" */
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), s->version);
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "mutex")), 1);
-    ck_assert_str_eq(first_str(cfg, "mutex"), s->mutex);
-    ck_assert_str_eq(first_str(cfg, "campaign_id"), s->group);
-    ck_assert_str_eq(first_str(cfg, "password"), s->password);
+    ck_assert_str_eq(tu_first_str(cfg, "mutex"), s->mutex);
+    ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), s->group);
+    ck_assert_str_eq(tu_first_str(cfg, "password"), s->password);
     json_t *e = json_array_get(json_object_get(cfg, "encryption"), 0);
     ck_assert_ptr_nonnull(e);
     ck_assert_str_eq(json_string_value(json_object_get(e, "algorithm")), "AES-256-CBC");
@@ -287,7 +184,7 @@ static void check_sample(mc_config *c, const sample *s)
 static void family_case(const mc_decoder *dec, const sample *s)
 {
     for (int mapped = 0; mapped < 2; mapped++) {
-        dump_spec sp = {s->fixture, mapped, s->heap, count(s->heap, 5)};
+        td_spec sp = {s->fixture, mapped, s->heap, count(s->heap, 5)};
         run_t t;
         run(dec, &sp, &t);
         ck_assert_uint_eq(mc_results_count(t.r), 1);
@@ -299,7 +196,7 @@ static void family_case(const mc_decoder *dec, const sample *s)
         int with_heap = mc_cfg_get_confidence(c);
         finish(&t);
 
-        dump_spec bare = {s->fixture, mapped, NULL, 0};
+        td_spec bare = {s->fixture, mapped, NULL, 0};
         run(dec, &bare, &t);
         ck_assert_uint_eq(mc_results_count(t.r), 1);
         c = mc_results_get(t.r, 0);
@@ -314,7 +211,7 @@ START_TEST(asyncrat_decode)
 {
     family_case(&mc_decoder_asyncrat, &async_s);
     /* raw names as found, Key as stored (base64 of the password) */
-    dump_spec sp = {"asyncrat.exe", true, NULL, 0};
+    td_spec sp = {"asyncrat.exe", true, NULL, 0};
     run_t t;
     run(&mc_decoder_asyncrat, &sp, &t);
     json_t *raw = mc_cfg_rawjson(mc_results_get(t.r, 0));
@@ -328,7 +225,7 @@ END_TEST
 START_TEST(dcrat_decode)
 {
     family_case(&mc_decoder_dcrat, &dcrat_s);
-    dump_spec sp = {"dcrat.exe", false, NULL, 0};
+    td_spec sp = {"dcrat.exe", false, NULL, 0};
     run_t t;
     run(&mc_decoder_dcrat, &sp, &t);
     mc_config *c = mc_results_get(t.r, 0);
@@ -353,7 +250,7 @@ START_TEST(salt_settles_family)
         {&mc_decoder_asyncrat, &venom_s}, {&mc_decoder_dcrat, &venom_s},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        dump_spec sp = {cases[k].s->fixture, true, NULL, 0};
+        td_spec sp = {cases[k].s->fixture, true, NULL, 0};
         run_t t;
         run(cases[k].dec, &sp, &t);
         ck_assert_uint_eq(mc_results_count(t.r), 1);
@@ -369,7 +266,7 @@ END_TEST
 /* Pastebin mode (Hosts/Ports are the encrypted "null") and the builder's plain-mutex quirk. */
 START_TEST(asyncrat_pastebin_plain_mutex)
 {
-    dump_spec sp = {"asyncrat_paste.exe", false, NULL, 0};
+    td_spec sp = {"asyncrat_paste.exe", false, NULL, 0};
     run_t t;
     run(&mc_decoder_asyncrat, &sp, &t);
     ck_assert_uint_eq(mc_results_count(t.r), 1);
@@ -384,11 +281,11 @@ START_TEST(asyncrat_pastebin_plain_mutex)
     ck_assert_str_eq(json_string_value(json_object_get(h, "uri")), "https://paste.example/raw/aB3dE5fG");
     ck_assert_str_eq(json_string_value(json_object_get(h, "hostname")), "paste.example");
     ck_assert_str_eq(json_string_value(json_object_get(h, "usage")), "dead_drop_resolver");
-    ck_assert_str_eq(first_str(cfg, "mutex"), "Q7mZ2xK9pL4w");
+    ck_assert_str_eq(tu_first_str(cfg, "mutex"), "Q7mZ2xK9pL4w");
     ck_assert(has_form(c, "mutex[0]", "plaintext"));
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "0.5.7B");
-    ck_assert_str_eq(first_str(cfg, "campaign_id"), "paste-group");
-    ck_assert_str_eq(first_str(cfg, "password"), "Hs3Jd5Kf7Lg9Ma1Nb2Vc4Xz6Qw8Er0Ty");
+    ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "paste-group");
+    ck_assert_str_eq(tu_first_str(cfg, "password"), "Hs3Jd5Kf7Lg9Ma1Nb2Vc4Xz6Qw8Er0Ty");
     ck_assert_int_eq(json_integer_value(json_object_get(cfg, "sleep_delay")), 10000);
     ck_assert(json_is_false(json_object_get(json_object_get(cfg, "other"), "install")));
     finish(&t);
@@ -405,7 +302,7 @@ START_TEST(template_stubs)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         for (int mapped = 0; mapped < 2; mapped++) {
-            dump_spec sp = {cases[k].fixture, mapped, NULL, 0};
+            td_spec sp = {cases[k].fixture, mapped, NULL, 0};
             run_t t;
             run(cases[k].dec, &sp, &t);
             ck_assert_uint_eq(mc_results_count(t.r), 1);
@@ -433,7 +330,7 @@ START_TEST(lookalikes_give_nothing)
         for (size_t di = 0; di < 3; di++)
             for (int mapped = 0; mapped < 2; mapped++) {
                 if (!fixtures[k] && mapped) continue;
-                dump_spec sp = {fixtures[k], mapped, NULL, 0};
+                td_spec sp = {fixtures[k], mapped, NULL, 0};
                 run_t t;
                 run(decs[di], &sp, &t);
                 ck_assert_msg(mc_results_count(t.r) == 0, "%s on %s", decs[di]->family,
@@ -449,7 +346,7 @@ END_TEST
 static void heap_only_case(const mc_decoder *dec, const sample *s)
 {
     const char *heap[3] = {s->mutex, s->heap[0], s->heap[1]};
-    dump_spec sp = {NULL, false, heap, 3};
+    td_spec sp = {NULL, false, heap, 3};
     run_t t;
     run(dec, &sp, &t);
     ck_assert_uint_eq(mc_results_count(t.r), 1);
@@ -458,13 +355,13 @@ static void heap_only_case(const mc_decoder *dec, const sample *s)
     ck_assert_int_eq(mc_cfg_get_status(c), MC_STATUS_PARTIAL);
     ck_assert_int_le(mc_cfg_get_confidence(c), 30);
     check_conns(mc_cfg_json(c), s);
-    ck_assert_str_eq(first_str(mc_cfg_json(c), "mutex"), s->mutex);
+    ck_assert_str_eq(tu_first_str(mc_cfg_json(c), "mutex"), s->mutex);
     ck_assert(has_form(c, "mutex[0]", "heap_decrypted"));
     ck_assert(has_form(c, "tcp[0]", "heap_decrypted"));
     finish(&t);
 
     const char *lone[2] = {s->mutex, "not a host list"};
-    dump_spec sp2 = {NULL, false, lone, 2};
+    td_spec sp2 = {NULL, false, lone, 2};
     run(dec, &sp2, &t);
     ck_assert_uint_eq(mc_results_count(t.r), 0);
     finish(&t);
@@ -478,7 +375,7 @@ END_TEST
 
 START_TEST(venomrat_heap_only_gives_nothing)
 {
-    dump_spec sp = {NULL, false, venom_s.heap, 5};
+    td_spec sp = {NULL, false, venom_s.heap, 5};
     run_t t;
     run(&mc_decoder_venomrat, &sp, &t);
     ck_assert_uint_eq(mc_results_count(t.r), 0);
@@ -591,67 +488,34 @@ END_TEST
 
 /* ---- through the engine: libyara rules, dispatch, records, every container ---- */
 
-enum { C_RAW, C_MINIDUMP, C_CUCKOO, C_ELFCORE, C_GZIP, C__N };
-static const char *const c_names[C__N] = {"raw", "minidump", "cuckoo", "elfcore", "gzip"};
-
-/* One engine pass with the Quasar, AsyncRAT, DcRat and VenomRAT rules and decoders together over
- * the dump written in one container (raw: the buffer itself at BASE; the others through
- * tu_write_container). r holds the config records; clear r->res after use. */
-static void scan_container(int kind, const fx_buf *raw, size_t heap_off, bool mapped, tu_run *r)
-{
-    static const char *const fam[] = {"quasar", "asyncrat", "dcrat", "venomrat"};
-    if (kind == C_RAW) {
-        md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
-        tu_engine_run_families(fam, 4, raw, &o, r);
-        return;
-    }
-    fx_region regs[4] = {
-        {.va = BASE, .data = raw->p, .size = 0x8000},
-        {.va = BASE + 0x8000, .data = raw->p + 0x8000, .size = IMG_OFF - 0x8000,
-         .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
-        {.va = BASE + IMG_OFF, .data = raw->p + IMG_OFF, .size = heap_off - IMG_OFF,
-         .protect = mapped ? MD_PAGE_EXECUTE_READ : MD_PAGE_READWRITE,
-         .type = mapped ? MD_MEM_IMAGE : MD_MEM_PRIVATE},
-        {.va = BASE + heap_off, .data = raw->p + heap_off, .size = raw->len - heap_off},
-    };
-    fx_module mods[2] = {{BASE + 0x8000, IMG_OFF - 0x8000, "C:\\Windows\\System32\\sysdll.dll"},
-                         {BASE + IMG_OFF, (uint32_t)(heap_off - IMG_OFF), "C:\\Users\\u\\AppData\\client.exe"}};
-    fx_process proc = {.pid = 5151, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4,
-                       .modules = mods, .nmodules = mapped ? 2 : 1};
-    static const tu_container tu_kind[C__N] = {
-        [C_MINIDUMP] = TU_MINIDUMP, [C_CUCKOO] = TU_CUCKOO, [C_ELFCORE] = TU_ELFCORE, [C_GZIP] = TU_GZIP};
-    fx_buf b;
-    tu_write_container(&proc, tu_kind[kind], &b);
-    tu_engine_run_families(fam, 4, &b, NULL, r);
-    fx_buf_free(&b);
-}
+/* The Quasar, AsyncRAT, DcRat and VenomRAT rules and decoders together. */
+static const char *const engine_fams[] = {"quasar", "asyncrat", "dcrat", "venomrat"};
 
 static void containers_case(const sample *s)
 {
     for (int mapped = 0; mapped < 2; mapped++) {
-        dump_spec sp = {s->fixture, mapped, s->heap, count(s->heap, 5)};
-        fx_buf raw;
-        size_t heap_off;
-        build_dump(&sp, &raw, &heap_off);
-        for (int kind = 0; kind < C__N; kind++) {
+        td_spec sp = {s->fixture, mapped, s->heap, count(s->heap, 5)};
+        td_dump x;
+        td_build(&lay, &sp, &x);
+        for (int kind = 0; kind < TD__KINDS; kind++) {
             tu_run r;
-            scan_container(kind, &raw, heap_off, mapped, &r);
-            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", s->family, mapped, c_names[kind], r.nconfigs);
+            td_scan(&x, kind, engine_fams, 4, &r);
+            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", s->family, mapped, td_kind_names[kind], r.nconfigs);
             json_t *rec = r.rec[0], *cfg = r.cfg[0];
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "decoder"), "name")), s->family);
             ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), s->family);
             ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cfg, "category"), 0)), "rat");
             check_conns(cfg, s);
-            ck_assert_str_eq(first_str(cfg, "mutex"), s->mutex);
-            ck_assert_str_eq(first_str(cfg, "campaign_id"), s->group);
+            ck_assert_str_eq(tu_first_str(cfg, "mutex"), s->mutex);
+            ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), s->group);
             ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), s->version);
             ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(cfg, "encryption"), 0), "key")),
                              s->aes_key);
             ck_assert_int_ge(json_integer_value(json_object_get(rec, "confidence")), 88);
             mc_input_result_clear(&r.res);
         }
-        fx_buf_free(&raw);
+        td_free(&x);
     }
 }
 
@@ -679,19 +543,18 @@ START_TEST(engine_edge_cases)
         {"quasar14.exe", NULL, 0, 1, "complete", "quasar"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        dump_spec sp = {cases[k].fx, true, cases[k].heap, cases[k].nheap};
-        fx_buf b;
-        size_t heap_off;
-        build_dump(&sp, &b, &heap_off);
+        td_spec sp = {cases[k].fx, true, cases[k].heap, cases[k].nheap};
+        td_dump x;
+        td_build(&lay, &sp, &x);
         tu_run r;
-        scan_container(C_RAW, &b, heap_off, true, &r);
+        td_scan(&x, TD_RAW, engine_fams, 4, &r);
         ck_assert_msg(r.nconfigs == cases[k].want, "case %zu: %zu records", k, r.nconfigs);
         if (r.nconfigs) {
             ck_assert_str_eq(json_string_value(json_object_get(r.rec[0], "status")), cases[k].status);
             ck_assert_str_eq(json_string_value(json_object_get(r.cfg[0], "family")), cases[k].family);
         }
         mc_input_result_clear(&r.res);
-        fx_buf_free(&b);
+        td_free(&x);
     }
 }
 END_TEST
@@ -706,28 +569,21 @@ START_TEST(standin_dropped_beside_image)
     static const char *const images[] = {"asyncrat.exe", "dcrat.exe", "venomrat.exe"};
     fx_buf b;
     fx_buf_init(&b);
-    fx_put_zeros(&b, IMG_OFF);
+    fx_put_zeros(&b, TD_IMG_OFF);
     for (size_t i = 0; i < 3; i++) {
-        fx_buf m;
         size_t flen;
-        uint8_t *f = load(images[i], &flen);
+        uint8_t *f = td_load(images[i], &flen);
         fx_align(&b, 0x10000);
-        fx_buf_init(&m);
-        fx_pe_map(f, flen, &m);
-        fx_put(&b, m.p, m.len);
-        fx_buf_free(&m);
+        fx_pe_map(f, flen, &b);
         free(f);
     }
     fx_align(&b, 0x1000);
-    size_t heap_off = b.len;
     const char *heap[3] = {async_s.mutex, async_s.heap[0], async_s.heap[1]};
-    for (size_t i = 0; i < 3; i++) {
-        fx_put_clr_string(&b, 8, MT_PTR, "System.Collections.Generic");
-        fx_put_clr_string(&b, 8, MT_PTR, heap[i]);
-    }
+    td_put_strings(&b, 8, TD_MT, "System.Collections.Generic", heap, 3);
     fx_put_zeros(&b, 0x100);
+    md_open_opts raw = tu_raw_opts(BASE);
     tu_run r;
-    scan_container(C_RAW, &b, heap_off, true, &r);
+    tu_engine_run_families(engine_fams, 4, &b, &raw, &r);
     ck_assert_uint_eq(r.nconfigs, 3);
     static const char *const fams[] = {"asyncrat", "dcrat", "venomrat"};
     for (size_t i = 0; i < r.nconfigs; i++) {
@@ -745,14 +601,13 @@ END_TEST
 static void template_containers(const char *fixture, const char *family, const char *hosts_field)
 {
     for (int mapped = 0; mapped < 2; mapped++) {
-        dump_spec sp = {fixture, mapped, NULL, 0};
-        fx_buf raw;
-        size_t heap_off;
-        build_dump(&sp, &raw, &heap_off);
-        for (int kind = 0; kind < C__N; kind++) {
+        td_spec sp = {fixture, mapped, NULL, 0};
+        td_dump x;
+        td_build(&lay, &sp, &x);
+        for (int kind = 0; kind < TD__KINDS; kind++) {
             tu_run r;
-            scan_container(kind, &raw, heap_off, mapped, &r);
-            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", fixture, mapped, c_names[kind], r.nconfigs);
+            td_scan(&x, kind, engine_fams, 4, &r);
+            ck_assert_msg(r.nconfigs == 1, "%s mapped=%d %s: %zu records", fixture, mapped, td_kind_names[kind], r.nconfigs);
             json_t *rec = r.rec[0], *cfg = r.cfg[0], *raw_fields = json_object_get(rec, "raw");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "template");
             ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "decoder"), "name")), family);
@@ -761,13 +616,13 @@ static void template_containers(const char *fixture, const char *family, const c
             static const char *const absent[] = {"tcp", "udp", "http", "mutex", "campaign_id", "encryption",
                                                  "password", "version", "paths"};
             for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
-                ck_assert_msg(json_object_get(cfg, absent[i]) == NULL, "%s %s: %s present", fixture, c_names[kind], absent[i]);
+                ck_assert_msg(json_object_get(cfg, absent[i]) == NULL, "%s %s: %s present", fixture, td_kind_names[kind], absent[i]);
             ck_assert_str_eq(json_string_value(json_object_get(raw_fields, hosts_field)), "%Hosts%");
             ck_assert_str_eq(json_string_value(json_object_get(raw_fields, "Key")), "%Key%");
             ck_assert_str_eq(json_string_value(json_object_get(raw_fields, "MTX")), "%MTX%");
             mc_input_result_clear(&r.res);
         }
-        fx_buf_free(&raw);
+        td_free(&x);
     }
 }
 

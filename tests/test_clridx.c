@@ -19,7 +19,7 @@
 #include "lib/mc_shared.h"
 #include "md_internal.h"
 #include "memcfg.h"
-#include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -536,18 +536,15 @@ END_TEST
 /* ---- derived keys from the heap ---- */
 
 #define BASE 0x30000000ull
-#define IMG_OFF 0x10000u
 
-typedef struct mark { const char *id; const char *pat; size_t len; } mark;
-
-static const mark aesrat_marks[] = {
+static const td_mark aesrat_marks[] = {
     {"$salt", "\xBF\xEB\x1E\x56\xFB\xCD\x97\x3B", 8},
     {"$s1", "D\0c\0R\0a\0t\0B\0y\0", 14},
     {"$s1", "V\0e\0n\0o\0m\0R\0A\0T\0B\0y\0", 20},
     {"$n2", "InstallFolder", 13},
     {"$n1", "Por_ts", 6},
 };
-static const mark quasar_marks[] = {
+static const td_mark quasar_marks[] = {
     {"$n1", "ENCRYPTIONKEY", 13},
     {"$salt", "\xBF\xEB\x1E\x56\xFB\xCD\x97\x3B", 8},
 };
@@ -555,7 +552,7 @@ static const mark quasar_marks[] = {
 typedef struct key_case {
     const char *fixture;
     const mc_decoder *dec;
-    const mark *marks;
+    const td_mark *marks;
     size_t nmarks;
     const char *password;
     const uint8_t *salt;
@@ -570,124 +567,133 @@ typedef struct key_case {
 
 typedef enum heap_keys { HK_NONE, HK_RIGHT, HK_WRONG, HK_AUTH_ONLY, HK_KEY_ONLY } heap_keys;
 
-/* Raw dump (ptr_size 8 layout) or x86 minidump (4): noise, the mapped assembly, then a heap
- * with the client's decrypted strings and, per `hk`, its derived keys among other arrays. */
-static void key_dump(const key_case *kc, heap_keys hk, bool x86, fx_buf *file, uint64_t *img_va,
-                     fx_buf *img_out, uint64_t *heap_va, fx_buf *heap_out)
-{
-    unsigned ps = x86 ? 4 : 8;
-    uint64_t mt = x86 ? MT32 : MT64;
-    size_t flen;
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", kc->fixture);
-    uint8_t *f = tu_read_file(tu_src(rel), &flen);
-    ck_assert_msg(f != NULL, "missing %s", rel);
-    fx_buf img, heap;
-    fx_buf_init(&img);
-    fx_buf_init(&heap);
-    fx_pe_map(f, flen, &img);
-    free(f);
-    fx_align(&img, 0x1000);
-    if (kc->unspell) {
-        fx_buf w;
-        fx_buf_init(&w);
-        fx_put_utf16(&w, kc->unspell);
-        uint8_t *at = memmem(img.p, img.len, w.p, w.len);
-        ck_assert_ptr_nonnull(at);
-        at[w.len - 2] ^= 0x20;
-        fx_buf_free(&w);
-    }
+/* After the client's decrypted strings: per `hk`, its derived keys among other arrays. */
+typedef struct key_heap { const key_case *kc; heap_keys hk; const uint8_t *dk; } key_heap;
 
-    uint8_t dk[MC_AESRAT_DK_LEN], junk[64];
+static void key_arrays(fx_buf *heap, const td_layout *lay, const void *arg)
+{
+    const key_heap *k = arg;
+    const key_case *kc = k->kc;
+    heap_keys hk = k->hk;
+    unsigned ps = lay->ptr_size;
+    uint64_t mt = lay->mt;
+    uint8_t junk[64];
+    fx_put_clr_string(heap, ps, mt, "System.Security.Cryptography.Rfc2898DeriveBytes");
+    for (int i = 0; i < 30; i++) {            /* other random arrays, before and between */
+        fx_fill_noise(junk, 64, 100 + (uint64_t)i);
+        fx_put_clr_bytes(heap, ps, mt, junk, (size_t[]){16, 32, 64, 20}[i % 4]);
+    }
+    if (hk == HK_RIGHT || hk == HK_KEY_ONLY) fx_put_clr_bytes(heap, ps, mt, k->dk, kc->key_len);
+    for (int i = 0; i < 3; i++) {             /* the last blocks of the derivation, garbage */
+        fx_fill_noise(junk, 20, 200 + (uint64_t)i);
+        fx_put_clr_bytes(heap, ps, mt, junk, 20);
+    }
+    if (hk == HK_RIGHT || hk == HK_AUTH_ONLY) fx_put_clr_bytes(heap, ps, mt, k->dk + kc->key_len, 64);
+    if (hk == HK_WRONG) {
+        for (int i = 0; i < 50; i++) {
+            fx_fill_noise(junk, 64, 300 + (uint64_t)i);
+            fx_put_clr_bytes(heap, ps, mt, junk, kc->key_len);
+            fx_put_clr_bytes(heap, ps, mt, junk, 64);
+        }
+    }
+    for (int i = 0; i < 30; i++) {
+        fx_fill_noise(junk, 64, 400 + (uint64_t)i);
+        fx_put_clr_bytes(heap, ps, mt, junk, (size_t[]){64, 32, 16}[i % 3]);
+    }
+    fx_put_clr_string(heap, ps, mt, "System.Collections.Generic");
+}
+
+/* Noise, the mapped assembly, then a heap with 0x100 noise bytes, the client's decrypted strings
+ * (at the same place in every variant) and key_arrays; ptr_size 8 (raw) or 4 (x86). */
+static const td_layout key_layouts[2] = {
+    {.base = BASE, .noise_seed = 11, .noise_len = TD_IMG_OFF, .ptr_size = 8, .mt = MT64, .heap_noise = 0x100,
+     .heap_noise_seed = 3, .filler = "System.Collections.Generic"},
+    {.base = BASE, .noise_seed = 11, .noise_len = TD_IMG_OFF, .ptr_size = 4, .mt = MT32, .heap_noise = 0x100,
+     .heap_noise_seed = 3, .filler = "System.Collections.Generic"},
+};
+
+/* The dump as a raw image at BASE, or (x86) its image and heap at other VAs in a minidump. */
+typedef struct key_dump {
+    td_dump x;
+    fx_buf mini;
+    const fx_buf *file;       /* x.raw or mini */
+    const uint8_t *img, *heap;
+    size_t img_len, heap_len;
+    uint64_t img_va, heap_va;
+} key_dump;
+
+static void key_dump_build(const key_case *kc, heap_keys hk, bool x86, key_dump *k)
+{
+    uint8_t dk[MC_AESRAT_DK_LEN];
     ck_assert(mc_pbkdf2_sha1(kc->password, strlen(kc->password), kc->salt, kc->salt_len, 50000, dk,
                              sizeof dk));
     char hex[65];
     mc_hex(dk, kc->key_len, hex);
     ck_assert_str_eq(hex, kc->key_hex);
-    fx_put_zeros(&heap, 0x100);
-    fx_fill_noise(heap.p, 0x100, 3);
-    /* the decrypted strings first, at the same place in every variant */
-    for (int i = 0; i < 5 && kc->heap[i]; i++) {
-        fx_put_clr_string(&heap, ps, mt, "System.Collections.Generic");
-        fx_put_clr_string(&heap, ps, mt, kc->heap[i]);
+    size_t nheap = 0;
+    while (nheap < 5 && kc->heap[nheap]) nheap++;
+    key_heap arg = {kc, hk, dk};
+    td_spec sp = {kc->fixture, true, kc->heap, nheap};
+    td_extra ex = {NULL, 0, key_arrays, &arg};
+    td_build_ex(&key_layouts[x86], &sp, &ex, &k->x);
+    k->img = k->x.raw.p + TD_IMG_OFF;
+    k->img_len = k->x.heap_off - TD_IMG_OFF;
+    k->heap = k->x.raw.p + k->x.heap_off;
+    k->heap_len = k->x.raw.len - k->x.heap_off;
+    if (kc->unspell) {
+        fx_buf w;
+        fx_buf_init(&w);
+        fx_put_utf16(&w, kc->unspell);
+        uint8_t *at = memmem(k->img, k->img_len, w.p, w.len);
+        ck_assert_ptr_nonnull(at);
+        at[w.len - 2] ^= 0x20;
+        fx_buf_free(&w);
     }
-    fx_put_clr_string(&heap, ps, mt, "System.Security.Cryptography.Rfc2898DeriveBytes");
-    for (int i = 0; i < 30; i++) {            /* other random arrays, before and between */
-        fx_fill_noise(junk, 64, 100 + (uint64_t)i);
-        fx_put_clr_bytes(&heap, ps, mt, junk, (size_t[]){16, 32, 64, 20}[i % 4]);
-    }
-    if (hk == HK_RIGHT || hk == HK_KEY_ONLY) fx_put_clr_bytes(&heap, ps, mt, dk, kc->key_len);
-    for (int i = 0; i < 3; i++) {             /* the last blocks of the derivation, garbage */
-        fx_fill_noise(junk, 20, 200 + (uint64_t)i);
-        fx_put_clr_bytes(&heap, ps, mt, junk, 20);
-    }
-    if (hk == HK_RIGHT || hk == HK_AUTH_ONLY) fx_put_clr_bytes(&heap, ps, mt, dk + kc->key_len, 64);
-    if (hk == HK_WRONG) {
-        for (int i = 0; i < 50; i++) {
-            fx_fill_noise(junk, 64, 300 + (uint64_t)i);
-            fx_put_clr_bytes(&heap, ps, mt, junk, kc->key_len);
-            fx_put_clr_bytes(&heap, ps, mt, junk, 64);
-        }
-    }
-    for (int i = 0; i < 30; i++) {
-        fx_fill_noise(junk, 64, 400 + (uint64_t)i);
-        fx_put_clr_bytes(&heap, ps, mt, junk, (size_t[]){64, 32, 16}[i % 3]);
-    }
-    fx_put_clr_string(&heap, ps, mt, "System.Collections.Generic");
-    fx_align(&heap, 0x1000);
-
-    fx_buf_init(file);
+    fx_buf_init(&k->mini);
     if (!x86) {
-        fx_put_zeros(file, IMG_OFF);
-        fx_fill_noise(file->p, IMG_OFF, 11);
-        fx_put(file, img.p, img.len);
-        *img_va = BASE + IMG_OFF;
-        *heap_va = BASE + file->len;
-        fx_put(file, heap.p, heap.len);
-    } else {
-        *img_va = 0x00400000;
-        *heap_va = 0x02A00000;
-        fx_region regs[] = {
-            {.va = *img_va, .data = img.p, .size = img.len, .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
-            {.va = *heap_va, .data = heap.p, .size = heap.len, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
-        };
-        fx_module mod = {.base = *img_va, .size = (uint32_t)img.len, .path = "C:\\Users\\u\\client.exe"};
-        fx_process proc = {.pid = 9, .arch = MD_ARCH_X86, .regions = regs, .nregions = 2,
-                           .modules = &mod, .nmodules = 1};
-        fx_buf_free(file);
-        fx_buf_init(file);
-        fx_minidump(&proc, FX_MD_FULL, file);
+        k->file = &k->x.raw;
+        k->img_va = BASE + TD_IMG_OFF;
+        k->heap_va = BASE + k->x.heap_off;
+        return;
     }
-    *img_out = img;
-    *heap_out = heap;
+    k->file = &k->mini;
+    k->img_va = 0x00400000;
+    k->heap_va = 0x02A00000;
+    fx_region regs[] = {
+        {.va = k->img_va, .data = k->img, .size = k->img_len, .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
+        {.va = k->heap_va, .data = k->heap, .size = k->heap_len, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+    };
+    fx_module mod = {.base = k->img_va, .size = (uint32_t)k->img_len, .path = "C:\\Users\\u\\client.exe"};
+    fx_process proc = {.pid = 9, .arch = MD_ARCH_X86, .regions = regs, .nregions = 2,
+                       .modules = &mod, .nmodules = 1};
+    fx_minidump(&proc, FX_MD_FULL, &k->mini);
 }
 
-static size_t add_hits(const key_case *kc, const fx_buf *b, uint64_t va, mc_hit *hits, size_t n)
+static void key_dump_free(key_dump *k)
 {
-    for (size_t k = 0; k < kc->nmarks; k++) {
-        const uint8_t *p = b->p, *end = b->p + b->len;
-        while (n < 64 && (p = memmem(p, (size_t)(end - p), kc->marks[k].pat, kc->marks[k].len)) != NULL) {
-            hits[n++] = (mc_hit){.va = va + (uint64_t)(p - b->p), .len = (uint32_t)kc->marks[k].len,
-                                 .rule = kc->dec->family, .ns = kc->dec->family,
-                                 .string_id = kc->marks[k].id, .family = kc->dec->family};
-            p++;
-        }
-    }
-    return n;
+    td_free(&k->x);
+    fx_buf_free(&k->mini);
+}
+
+/* The marks in the image, then (heap) in the heap; hits[64]. */
+static mc_hits key_hits(const key_case *kc, const key_dump *k, bool heap, mc_hit *hits)
+{
+    const char *fam = kc->dec->family;
+    size_t n = td_mark_hits(kc->marks, kc->nmarks, k->img, k->img_len, k->img_va, fam, fam, fam, hits, 0, 64);
+    if (heap)
+        n = td_mark_hits(kc->marks, kc->nmarks, k->heap, k->heap_len, k->heap_va, fam, fam, fam, hits, n, 64);
+    return (mc_hits){hits, n};
 }
 
 /* The config as text (MACO object, provenance, status, confidence, family) and the derivation
  * counts of one decode, from a cold memo. */
 static char *decode_keys(const key_case *kc, heap_keys hk, bool x86, bool shared, mc_aesrat_stats *cost)
 {
-    fx_buf file, img, heap;
-    uint64_t img_va, heap_va;
-    key_dump(kc, hk, x86, &file, &img_va, &img, &heap_va, &heap);
-    md_dump *d = open_buf(&file, !x86, BASE);
+    key_dump k;
+    key_dump_build(kc, hk, x86, &k);
+    md_dump *d = open_buf(k.file, !x86, BASE);
     mc_hit hits[64];
-    size_t n = add_hits(kc, &img, img_va, hits, 0);
-    n = add_hits(kc, &heap, heap_va, hits, n);
-    mc_hits h = {hits, n};
+    mc_hits h = key_hits(kc, &k, true, hits);
     mc_dump_shared *sh = shared ? mc_dump_shared_new() : NULL;
     mc_decode_ctx ctx = {.deadline = mc_now() + 120, .shared = sh};
     mc_results *r = mc_results_new();
@@ -717,9 +723,7 @@ static char *decode_keys(const key_case *kc, heap_keys hk, bool x86, bool shared
     mc_results_free(r);
     mc_dump_shared_free(sh);
     md_close(d);
-    fx_buf_free(&file);
-    fx_buf_free(&img);
-    fx_buf_free(&heap);
+    key_dump_free(&k);
     return text;
 }
 
@@ -792,14 +796,12 @@ static size_t quasar_on_async(heap_keys hk, bool shared, mc_aesrat_stats *cost)
     kc.dec = &mc_decoder_quasar;
     kc.marks = quasar_marks;
     kc.nmarks = 2;
-    fx_buf file, img, heap;
-    uint64_t img_va, heap_va;
-    key_dump(&kc, hk, false, &file, &img_va, &img, &heap_va, &heap);
-    md_dump *d = open_buf(&file, true, BASE);
+    key_dump k;
+    key_dump_build(&kc, hk, false, &k);
+    md_dump *d = open_buf(k.file, true, BASE);
     mc_hit hits[64];
-    size_t n = add_hits(&kc, &img, img_va, hits, 0);
-    ck_assert_uint_gt(n, 0);
-    mc_hits h = {hits, n};
+    mc_hits h = key_hits(&kc, &k, false, hits);
+    ck_assert_uint_gt(h.n, 0);
     mc_dump_shared *sh = shared ? mc_dump_shared_new() : NULL;
     mc_decode_ctx ctx = {.deadline = mc_now() + 120, .shared = sh};
     mc_results *r = mc_results_new();
@@ -815,9 +817,7 @@ static size_t quasar_on_async(heap_keys hk, bool shared, mc_aesrat_stats *cost)
     mc_results_free(r);
     mc_dump_shared_free(sh);
     md_close(d);
-    fx_buf_free(&file);
-    fx_buf_free(&img);
-    fx_buf_free(&heap);
+    key_dump_free(&k);
     return nc;
 }
 

@@ -3,7 +3,7 @@
 #include "fixtures/fx.h"
 #include "lib/mc_dotnet.h"
 #include "md_internal.h"
-#include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -14,24 +14,6 @@
 static const uint8_t salt[32] = {
     0xBF, 0xEB, 0x1E, 0x56, 0xFB, 0xCD, 0x97, 0x3B, 0xB2, 0x19, 0x02, 0x24, 0x30, 0xA5, 0x78, 0x43,
     0x00, 0x3D, 0x56, 0x44, 0xD2, 0x1E, 0x62, 0xB9, 0xD4, 0xF1, 0x80, 0xE7, 0xE6, 0xC3, 0x39, 0x41};
-
-static uint8_t *load(const char *name, size_t *len)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", name);
-    uint8_t *p = tu_read_file(tu_src(rel), len);
-    ck_assert_msg(p != NULL, "missing fixture %s", rel);
-    return p;
-}
-
-static md_dump *open_raw(const uint8_t *p, size_t len)
-{
-    md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(p, len, &o, &d, err, sizeof err), MD_OK);
-    return d;
-}
 
 static uint32_t find_type(const mc_dotnet *dn, const char *ns, const char *name)
 {
@@ -123,8 +105,8 @@ static void check_quasar14(const md_dump *d, md_layout hint, md_layout want)
 START_TEST(flat_layout)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
-    md_dump *d = open_raw(f, len);
+    uint8_t *f = td_load("quasar14.exe", &len);
+    md_dump *d = tu_open_raw(f, len, BASE);
     check_quasar14(d, MD_LAYOUT_MAPPED, MD_LAYOUT_FLAT);   /* a wrong hint is corrected */
     check_quasar14(d, MD_LAYOUT_FLAT, MD_LAYOUT_FLAT);
     md_close(d);
@@ -135,11 +117,11 @@ END_TEST
 START_TEST(mapped_layout)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
+    uint8_t *f = td_load("quasar14.exe", &len);
     fx_buf m;
     fx_buf_init(&m);
     fx_pe_map(f, len, &m);
-    md_dump *d = open_raw(m.p, m.len);
+    md_dump *d = tu_open_raw(m.p, m.len, BASE);
     check_quasar14(d, MD_LAYOUT_FLAT, MD_LAYOUT_MAPPED);
     check_quasar14(d, MD_LAYOUT_MAPPED, MD_LAYOUT_MAPPED);
     md_close(d);
@@ -154,8 +136,8 @@ START_TEST(every_fixture_walks)
         "quasarfork.exe", "quasartemplate.exe", "lookalike.exe"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         size_t len;
-        uint8_t *f = load(names[k], &len);
-        md_dump *d = open_raw(f, len);
+        uint8_t *f = td_load(names[k], &len);
+        md_dump *d = tu_open_raw(f, len, BASE);
         mc_dotnet *dn;
         ck_assert_int_eq(mc_dn_open_at(d, BASE, MD_LAYOUT_FLAT, &dn), MC_DN_OK);
         size_t bodies = 0;
@@ -186,7 +168,7 @@ typedef struct layout_info {
 
 static layout_info locate(const uint8_t *f, size_t len)
 {
-    md_dump *d = open_raw(f, len);
+    md_dump *d = tu_open_raw(f, len, BASE);
     mc_dotnet *dn;
     ck_assert_int_eq(mc_dn_open_at(d, BASE, MD_LAYOUT_FLAT, &dn), MC_DN_OK);
     layout_info li = {0};
@@ -210,14 +192,14 @@ static layout_info locate(const uint8_t *f, size_t len)
 
 static mc_dn_err open_mutated(const uint8_t *f, size_t len, mc_dotnet **dn, md_dump **d)
 {
-    *d = open_raw(f, len);
+    *d = tu_open_raw(f, len, BASE);
     return mc_dn_open_at(*d, BASE, MD_LAYOUT_FLAT, dn);
 }
 
 START_TEST(lying_stream_size)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
+    uint8_t *f = td_load("quasar14.exe", &len);
     layout_info li = locate(f, len);
     for (size_t i = 0; i < li.nstreams; i++) {
         uint8_t *g = malloc(len);
@@ -238,7 +220,7 @@ END_TEST
 START_TEST(lying_row_count)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
+    uint8_t *f = td_load("quasar14.exe", &len);
     layout_info li = locate(f, len);
     /* The first row count (Module) sits at offset 24 of #~; make it exceed the stream. */
     uint8_t *g = malloc(len);
@@ -261,8 +243,8 @@ END_TEST
 START_TEST(bad_heap_indexes)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
-    md_dump *d = open_raw(f, len);
+    uint8_t *f = td_load("quasar14.exe", &len);
+    md_dump *d = tu_open_raw(f, len, BASE);
     mc_dotnet *dn;
     ck_assert_int_eq(mc_dn_open_at(d, BASE, MD_LAYOUT_FLAT, &dn), MC_DN_OK);
     const uint8_t *w;
@@ -311,7 +293,7 @@ END_TEST
 START_TEST(lying_headers)
 {
     size_t len;
-    uint8_t *f = load("quasar14.exe", &len);
+    uint8_t *f = td_load("quasar14.exe", &len);
     uint8_t *g = malloc(len);
     mc_dotnet *dn;
     md_dump *d;
@@ -359,7 +341,7 @@ END_TEST
 START_TEST(random_mutations)
 {
     size_t len;
-    uint8_t *f = load("quasar13.exe", &len);
+    uint8_t *f = td_load("quasar13.exe", &len);
     layout_info li = locate(f, len);
     uint8_t *g = malloc(len);
     uint64_t x = 0x9E3779B97F4A7C15ull;

@@ -7,7 +7,7 @@
 #include "fixtures/fx_native.h"
 #include "mc_output.h"
 #include "memcfg.h"
-#include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -29,15 +29,6 @@ static const uint8_t RC_KEY[] = "feed-test-key-16";
 
 /* ---------------------------------------------------------------- the scene */
 
-static uint8_t *load_fixture(const char *name, size_t *len)
-{
-    char rel[128];
-    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", name);
-    uint8_t *p = tu_read_file(tu_src(rel), len);
-    ck_assert_msg(p != NULL, "missing fixture %s", rel);
-    return p;
-}
-
 /* Remcos mapped, Quasar 1.3 and the Quasar template as flat files, among noise. */
 static void scene_minidump(fx_buf *out, uint32_t pid)
 {
@@ -52,7 +43,7 @@ static void scene_minidump(fx_buf *out, uint32_t pid)
     fx_put_zeros(&noise, 0x4000);
     fx_fill_noise(noise.p, noise.len, 11);
     size_t qlen, tlen;
-    uint8_t *q = load_fixture("quasar13.exe", &qlen), *t = load_fixture("quasartemplate.exe", &tlen);
+    uint8_t *q = td_load("quasar13.exe", &qlen), *t = td_load("quasartemplate.exe", &tlen);
     fx_region regs[4] = {
         {NOISE_VA, noise.p, noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0},
         {REMCOS_VA, remcos.p, remcos.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, REMCOS_VA},

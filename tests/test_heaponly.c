@@ -10,7 +10,7 @@
 
 /* VA of the CLR string object holding exactly `text` on the heap of x (the length field, the
  * chars and the NUL char match), or 0. */
-static uint64_t heap_obj_va(const xt_dump *x, const char *text)
+static uint64_t heap_obj_va(const td_dump *x, const char *text)
 {
     size_t n = strlen(text);
     uint8_t pat[4 + 2 * 256 + 2] = {0};
@@ -48,25 +48,22 @@ static char *b64(const char *text)
 
 /* A heap-only dump of these strings in every container; check(rec, x) on the one record of
  * `family` each container gives (want = 1), or no record at all (want = 0). */
-typedef void (*check_fn)(json_t *rec, const xt_dump *x, const char *where);
+typedef void (*check_fn)(json_t *rec, const td_dump *x, const char *where);
 
 static void each_container(const char *family, const char *const *heap, size_t nheap, size_t want, check_fn check)
 {
-    xt_spec sp = {NULL, false, heap, nheap};
-    xt_dump x;
+    td_spec sp = {NULL, false, heap, nheap};
+    td_dump x;
     xt_build(&sp, &x);
-    for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-        fx_buf b;
-        xt_container(&x, kind, &b);
+    for (int kind = 0; kind < TD__KINDS; kind++) {
         json_t *recs[4];
-        size_t n = xt_scan(&b, kind, family, recs, 4);
+        size_t n = xt_scan(&x, kind, family, recs, 4);
         ck_assert_msg(n == want, "%s %s (first heap string \"%s\"): %zu records, want %zu", family,
-                      xt_container_names[kind], nheap ? heap[0] : "", n, want);
-        if (n == 1 && check) check(recs[0], &x, xt_container_names[kind]);
+                      td_kind_names[kind], nheap ? heap[0] : "", n, want);
+        if (n == 1 && check) check(recs[0], &x, td_kind_names[kind]);
         for (size_t i = 0; i < n && i < 4; i++) json_decref(recs[i]);
-        fx_buf_free(&b);
     }
-    fx_buf_free(&x.raw);
+    td_free(&x);
 }
 
 /* ---- XWorm ---- */
@@ -74,11 +71,11 @@ static void each_container(const char *family, const char *const *heap, size_t n
 /* Decrypted at startup in this order: Hosts, Port, KEY, SPL, Groub, USBNM (xworm5's values). */
 static const char *const xw_heap[] = {"c2.example.net", "7000", "<123456789>", "<Xwormmm>", "XWorm V5.6", "USB.exe"};
 
-static void check_xw_common(json_t *rec, const xt_dump *x, const char *where)
+static void check_xw_common(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_msg(strcmp(status_of(rec), "partial") == 0, "%s: status %s", where, status_of(rec));
-    ck_assert_str_eq(xt_first(cfg, "category"), "rat");
+    ck_assert_str_eq(tu_first_str(cfg, "category"), "rat");
     ck_assert_str_eq(xt_other(cfg, "key"), "<123456789>");
     ck_assert_str_eq(xt_other(cfg, "splitter"), "<Xwormmm>");
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "5.6");
@@ -92,12 +89,12 @@ static void check_xw_common(json_t *rec, const xt_dump *x, const char *where)
     ck_assert_uint_ge(json_array_size(json_object_get(rec, "warnings")), 1);
 }
 
-static void check_xw_full(json_t *rec, const xt_dump *x, const char *where)
+static void check_xw_full(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     check_xw_common(rec, x, where);
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-    ck_assert(xt_has_conn(cfg, "c2.example.net", 7000));
+    ck_assert(tu_has_conn(cfg, "c2.example.net", 7000));
     ck_assert(has_prov(rec, "tcp[0]", heap_obj_va(x, "c2.example.net"), "heap_decrypted"));
     ck_assert_int_eq(confidence_of(rec), 25);
     json_t *raw = json_object_get(rec, "raw");
@@ -111,13 +108,13 @@ START_TEST(xworm_heap_partial)
 }
 END_TEST
 
-static void check_xw_two_hosts(json_t *rec, const xt_dump *x, const char *where)
+static void check_xw_two_hosts(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_msg(strcmp(status_of(rec), "partial") == 0, "%s", where);
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
-    ck_assert(xt_has_conn(cfg, "203.0.113.45", 4444));
-    ck_assert(xt_has_conn(cfg, "relay.xworm.test", 4444));
+    ck_assert(tu_has_conn(cfg, "203.0.113.45", 4444));
+    ck_assert(tu_has_conn(cfg, "relay.xworm.test", 4444));
     ck_assert(has_prov(rec, "tcp[1]", heap_obj_va(x, "203.0.113.45,relay.xworm.test"), "heap_decrypted"));
     ck_assert_str_eq(xt_other(cfg, "key"), "<987654321>");
     ck_assert_str_eq(xt_other(cfg, "splitter"), "<Xwormmm>");
@@ -135,7 +132,7 @@ START_TEST(xworm_heap_two_hosts)
 }
 END_TEST
 
-static void check_xw_no_net(json_t *rec, const xt_dump *x, const char *where)
+static void check_xw_no_net(json_t *rec, const td_dump *x, const char *where)
 {
     check_xw_common(rec, x, where);
     ck_assert_ptr_null(json_object_get(json_object_get(rec, "config"), "tcp"));
@@ -181,15 +178,15 @@ END_TEST
 #define RL_IP "198.51.100.61:40411"
 #define RL_ID "spring-campaign"
 
-static void check_rl_traced(json_t *rec, const xt_dump *x, const char *where)
+static void check_rl_traced(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_msg(strcmp(status_of(rec), "partial") == 0, "%s: status %s", where, status_of(rec));
-    ck_assert_str_eq(xt_first(cfg, "category"), "infostealer");
+    ck_assert_str_eq(tu_first_str(cfg, "category"), "infostealer");
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-    ck_assert(xt_has_conn(cfg, "198.51.100.61", 40411));
+    ck_assert(tu_has_conn(cfg, "198.51.100.61", 40411));
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "campaign_id")), 1);
-    ck_assert_str_eq(xt_first(cfg, "campaign_id"), RL_ID);
+    ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), RL_ID);
     ck_assert_ptr_null(json_object_get(cfg, "encryption"));
     /* the plaintext StringDecrypt produced, and the channel URI built from it */
     ck_assert(has_prov(rec, "tcp[0]", heap_obj_va(x, RL_IP), "heap_decrypted"));
@@ -215,12 +212,12 @@ START_TEST(redline_heap_traced)
 }
 END_TEST
 
-static void check_rl_late(json_t *rec, const xt_dump *x, const char *where)
+static void check_rl_late(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_msg(strcmp(status_of(rec), "partial") == 0, "%s", where);
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-    ck_assert(xt_has_conn(cfg, "198.51.100.61", 40411));
+    ck_assert(tu_has_conn(cfg, "198.51.100.61", 40411));
     ck_assert(has_prov(rec, "tcp[0]", heap_obj_va(x, RL_IP), "heap_decrypted"));
     /* the ID is not told apart from other strings without StringDecrypt's trace */
     ck_assert_ptr_null(json_object_get(cfg, "campaign_id"));
@@ -235,19 +232,19 @@ START_TEST(redline_heap_late)
 }
 END_TEST
 
-static void check_rl_pipe(json_t *rec, const xt_dump *x, const char *where)
+static void check_rl_pipe(json_t *rec, const td_dump *x, const char *where)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_msg(strcmp(status_of(rec), "partial") == 0, "%s", where);
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
-    ck_assert(xt_has_conn(cfg, "203.0.113.80", 6677));
-    ck_assert(xt_has_conn(cfg, "relay.redline.test", 6678));
+    ck_assert(tu_has_conn(cfg, "203.0.113.80", 6677));
+    ck_assert(tu_has_conn(cfg, "relay.redline.test", 6678));
     ck_assert(has_prov(rec, "tcp[0]", heap_obj_va(x, "203.0.113.80:6677|relay.redline.test:6678"), "heap_decrypted"));
     ck_assert(has_prov(rec, "tcp[0]", heap_obj_va(x, "net.tcp://203.0.113.80:6677/"), "heap_decrypted"));
     /* a plaintext ID build: no StringDecrypt trace after the IP */
     ck_assert_ptr_null(json_object_get(cfg, "campaign_id"));
     /* traced endpoints exclude the unrelated host:port string near the markers */
-    ck_assert(!xt_has_conn(cfg, "192.0.2.9", 8080));
+    ck_assert(!tu_has_conn(cfg, "192.0.2.9", 8080));
     ck_assert_int_eq(confidence_of(rec), 25);
 }
 
@@ -291,20 +288,17 @@ END_TEST
 
 static size_t all_families(const char *const *heap, size_t nheap, const char **family)
 {
-    xt_spec sp = {NULL, false, heap, nheap};
-    xt_dump x;
-    fx_buf b;
+    td_spec sp = {NULL, false, heap, nheap};
+    td_dump x;
     tu_run r;
     xt_build(&sp, &x);
-    xt_container(&x, XT_MINIDUMP, &b);
-    tu_engine_run_families(NULL, 0, &b, NULL, &r);
+    td_scan(&x, TD_MINIDUMP, NULL, 0, &r);
     size_t n = r.nconfigs;
     static char fam[32];
     snprintf(fam, sizeof fam, "%s", n ? json_string_value(json_object_get(r.cfg[0], "family")) : "");
     *family = fam;
     mc_input_result_clear(&r.res);
-    fx_buf_free(&b);
-    fx_buf_free(&x.raw);
+    td_free(&x);
     return n;
 }
 
@@ -371,19 +365,19 @@ START_TEST(hostile_heap_objects)
     json_t *rec;
     fx_buf_init(&b);
     fx_put_zeros(&b, 0x1000);
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "c2.example.net");
+    fx_put_clr_string(&b, 8, TD_MT, "c2.example.net");
     put_obj(&b, 0, 4, "7000", true);                               /* no MethodTable */
     fx_align(&b, 8);
     fx_put_u32(&b, 0);
-    put_obj(&b, XT_MT_PTR, 4, "7001", true);                       /* misaligned by 4 */
+    put_obj(&b, TD_MT, 4, "7001", true);                           /* misaligned by 4 */
     fx_align(&b, 8);
-    put_obj(&b, XT_MT_PTR, 9, "7002", true);                       /* length beyond its chars */
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "<123456789>");
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "<Xwormmm>");
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "XWorm V5.6");
-    put_obj(&b, XT_MT_PTR, 0xFFFFFFFFu, "relay.xworm.test", true);
+    put_obj(&b, TD_MT, 9, "7002", true);                           /* length beyond its chars */
+    fx_put_clr_string(&b, 8, TD_MT, "<123456789>");
+    fx_put_clr_string(&b, 8, TD_MT, "<Xwormmm>");
+    fx_put_clr_string(&b, 8, TD_MT, "XWorm V5.6");
+    put_obj(&b, TD_MT, 0xFFFFFFFFu, "relay.xworm.test", true);
     fx_align(&b, 8);
-    put_obj(&b, XT_MT_PTR, 200, "c2.example.net", false);         /* runs off the end */
+    put_obj(&b, TD_MT, 200, "c2.example.net", false);             /* runs off the end */
     ck_assert_uint_eq(scan_hostile(&b, "xworm", &rec), 1);
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_str_eq(status_of(rec), "partial");
@@ -396,16 +390,16 @@ START_TEST(hostile_heap_objects)
 
     fx_buf_init(&b);
     fx_put_zeros(&b, 0x1000);
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "Yandex\\YaAddon");
-    fx_put_clr_string(&b, 8, XT_MT_PTR, "Authorization");
+    fx_put_clr_string(&b, 8, TD_MT, "Yandex\\YaAddon");
+    fx_put_clr_string(&b, 8, TD_MT, "Authorization");
     put_obj(&b, 0, 19, RL_IP, true);                              /* no MethodTable */
     fx_align(&b, 8);
     fx_put_u32(&b, 0);
-    put_obj(&b, XT_MT_PTR, 19, RL_IP, true);                      /* misaligned by 4 */
+    put_obj(&b, TD_MT, 19, RL_IP, true);                          /* misaligned by 4 */
     fx_align(&b, 8);
-    put_obj(&b, XT_MT_PTR, 0x7FFFFFFFu, "net.tcp://" RL_IP "/", true);
+    put_obj(&b, TD_MT, 0x7FFFFFFFu, "net.tcp://" RL_IP "/", true);
     fx_align(&b, 8);
-    put_obj(&b, XT_MT_PTR, 19, RL_IP, false);                     /* no NUL char, then the end */
+    put_obj(&b, TD_MT, 19, RL_IP, false);                         /* no NUL char, then the end */
     ck_assert_uint_eq(scan_hostile(&b, "redline", &rec), 0);
     fx_buf_free(&b);
 }

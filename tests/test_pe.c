@@ -4,6 +4,7 @@
 #include "fixtures/fx.h"
 #include "fixtures/fx_native.h"
 #include "memdump.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -33,19 +34,6 @@ static void build_native(fx_native *n)
     n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 200, NULL, 0, NUMERIC_DATA, sizeof NUMERIC_DATA};
     n->res[n->nres++] = (fx_res){0, "CUSTOM", 0, "ALPHA", 1049, NAMED_DATA, sizeof NAMED_DATA};
     n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 0, "\xc3\x89T\xc3\x89", 1036, WIDE_DATA, sizeof WIDE_DATA};
-}
-
-static md_dump *open_raw(const fx_buf *b, uint64_t base)
-{
-    md_open_opts o;
-    memset(&o, 0, sizeof o);
-    o.force_format = MD_FMT_RAW;
-    o.raw_base = base;
-    o.has_raw_base = true;
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b->p, b->len, &o, &d, err, sizeof err), MD_OK);
-    return d;
 }
 
 /* The image among noise and heap regions in a minidump, as a process snapshot holds it. */
@@ -182,7 +170,7 @@ START_TEST(mapped_relocated_raw)
     build_native(&n);
     fx_buf_init(&img);
     fx_native_build(&n, true, LOAD_BASE, &img);
-    md_dump *d = open_raw(&img, LOAD_BASE);
+    md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
     md_close(d);
     fx_buf_free(&img);
@@ -198,7 +186,7 @@ START_TEST(flat_raw)
     build_native(&n);
     fx_buf_init(&img);
     fx_native_build(&n, false, IMAGE_BASE, &img);
-    md_dump *d = open_raw(&img, 0x02340000);
+    md_dump *d = tu_open_raw(img.p, img.len, 0x02340000);
     check_image(d, 0x02340000, MD_LAYOUT_FLAT);
     md_close(d);
     fx_buf_free(&img);
@@ -214,7 +202,7 @@ START_TEST(mapped_unrelocated)
     build_native(&n);
     fx_buf_init(&img);
     fx_native_build(&n, true, IMAGE_BASE, &img);
-    md_dump *d = open_raw(&img, LOAD_BASE);
+    md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
     md_close(d);
     fx_buf_free(&img);
@@ -254,14 +242,14 @@ START_TEST(not_a_pe)
     build_native(&n);
     fx_buf_init(&img);
     fx_native_build(&n, true, LOAD_BASE, &img);
-    md_dump *d = open_raw(&img, LOAD_BASE);
+    md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + 0x1000, MD_LAYOUT_MAPPED));
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + img.len - 0x10, MD_LAYOUT_MAPPED));
     ck_assert(!mc_pe_open_at(&pe, d, 0x1000, MD_LAYOUT_MAPPED));
     ck_assert(!mc_pe_open(&pe, d, NULL));
     md_close(d);
     fx_wipe_headers(&img);
-    d = open_raw(&img, LOAD_BASE);
+    d = tu_open_raw(img.p, img.len, LOAD_BASE);
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
     md_close(d);
     /* e_lfanew pointing past the bytes read */
@@ -269,7 +257,7 @@ START_TEST(not_a_pe)
     fx_buf_init(&img);
     fx_native_build(&n, true, LOAD_BASE, &img);
     fx_set_u32(&img, 0x3c, 0x7ffffff0);
-    d = open_raw(&img, LOAD_BASE);
+    d = tu_open_raw(img.p, img.len, LOAD_BASE);
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
     md_close(d);
     fx_buf_free(&img);
@@ -308,7 +296,7 @@ static md_dump *image_with_rsrc(const uint8_t *rsrc, uint32_t len, fx_buf *img)
     pe.ndirs = 1;
     fx_buf_init(img);
     fx_pe_build(&pe, true, img);
-    return open_raw(img, LOAD_BASE);
+    return tu_open_raw(img->p, img->len, LOAD_BASE);
 }
 
 static int walk_hostile(const uint8_t *rsrc, uint32_t len, mc_pe_res_stats *st)
@@ -424,7 +412,7 @@ START_TEST(res_absent)
     fx_x86_ret(&n.text);
     fx_buf_init(&img);
     fx_native_build(&n, true, 0x7ff600000000ull, &img);
-    md_dump *d = open_raw(&img, 0x7ff600000000ull);
+    md_dump *d = tu_open_raw(img.p, img.len, 0x7ff600000000ull);
     ck_assert(mc_pe_open_at(&pe, d, 0x7ff600000000ull, MD_LAYOUT_MAPPED));
     ck_assert(pe.pe64);
     ck_assert_uint_eq(pe.image_base, 0x140000000ull);

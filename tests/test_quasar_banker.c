@@ -9,15 +9,13 @@
 #include "lib/mc_dotnet.h"
 #include "md_internal.h"
 #include "memcfg.h"
-#include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BASE 0x30000000ull
-#define IMG_OFF 0x10000u
-#define MT_PTR 0x00007FF812345678ull
 
 extern const mc_decoder mc_decoder_quasar;
 
@@ -31,21 +29,12 @@ static const char *const hosts[][2] = {
 #define ENCKEY "M4nQ8rT2vX6zB1cF5hJ9kL3pS7wY0aD4eG8iK2mO6qU1sW5yA9"
 #define NETPASS "Pw7Kq2Lm9Xs4Tb8Nc1Vd6Rf3Hg5Jy0Ze"
 
-static uint8_t *load(const char *name, size_t *len)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, "fixtures/dotnet/%s", name);
-    uint8_t *p = tu_read_file(tu_src(rel), len);
-    ck_assert_msg(p != NULL, "missing fixture %s", rel);
-    return p;
-}
-
 /* The plaintexts of the string table: the @X:…@ tokens of the template, in order (the generator
  * input, not anything the decoder computes). Returns the count. */
 static size_t expected_strings(char out[][128], size_t max)
 {
     size_t len, n = 0;
-    char *src = (char *)load("quasarbanker.cs.in", &len);
+    char *src = (char *)td_load("quasarbanker.cs.in", &len);
     for (char *p = src; n < max && (p = strstr(p, "\"@X:")) != NULL;) {
         p += 4;
         char *end = strchr(p, '@');
@@ -116,44 +105,21 @@ static uint8_t *table_entry(uint8_t *img, size_t len, size_t k, size_t *nchars)
     return at;
 }
 
-static void native_dll(fx_buf *out)
-{
-    static const char text[] = "KERNELBASE.dll\0GetProcAddress\0This program cannot be run";
-    fx_section s = {.name = ".text", .rva = 0x1000, .data = (const uint8_t *)text,
-                    .data_len = sizeof text, .characteristics = 0x60000020u};
-    fx_pe pe = {.pe64 = true, .dll = true, .image_base = BASE + 0x8000, .entry_rva = 0x1000,
-                .sections = &s, .nsections = 1};
-    fx_pe_build(&pe, true, out);
-}
-
 /* Raw process memory at BASE: noise and prose, a native DLL, the assembly (flat or mapped) at
- * IMG_OFF, then a heap with CLR string objects. *heap_off receives the heap's offset. */
+ * TD_IMG_OFF, then a heap with CLR string objects. */
+static const td_layout lay = {
+    .base = BASE, .noise_seed = 11, .noise_len = 0x6000,
+    .prose = "Notes: the banker fork hardcodes kilofrn.example:443 and stores "
+             "VERSION 1.0.00.r3, MUTEX and ENCRYPTIONKEY in clear; 0a1b:2c3d",
+    .dll = true, .filler = "System.Globalization", .heap_tail = 0x100,
+    .pid = 5150, .module_path = "C:\\Users\\u\\AppData\\Roaming\\SUB\\INSTALL"};
+
 static void build_raw(const uint8_t *img, size_t img_len, bool mapped, const char *const *heap,
-                      size_t nheap, fx_buf *out, size_t *heap_off)
+                      size_t nheap, td_dump *x)
 {
-    fx_buf_init(out);
-    fx_put_zeros(out, 0x8000);
-    fx_fill_noise(out->p, 0x6000, 11);
-    static const char prose[] = "Notes: the banker fork hardcodes kilofrn.example:443 and stores "
-                                "VERSION 1.0.00.r3, MUTEX and ENCRYPTIONKEY in clear; 0a1b:2c3d";
-    memcpy(out->p + 0x6000, prose, sizeof prose);
-    fx_buf dll;
-    fx_buf_init(&dll);
-    native_dll(&dll);
-    ck_assert_uint_le(dll.len, IMG_OFF - 0x8000);
-    fx_put(out, dll.p, dll.len);
-    fx_buf_free(&dll);
-    fx_put_zeros(out, IMG_OFF - out->len);
-    if (mapped) fx_pe_map(img, img_len, out);
-    else fx_put(out, img, img_len);
-    fx_align(out, 0x1000);
-    *heap_off = out->len;
-    for (size_t i = 0; i < nheap; i++) {
-        fx_put_clr_string(out, 8, MT_PTR, "System.Globalization");
-        fx_put_clr_string(out, 8, MT_PTR, heap[i]);
-    }
-    fx_put_zeros(out, 0x100);
-    fx_align(out, 0x1000);
+    td_spec sp = {NULL, mapped, heap, nheap};
+    td_extra ex = {img, img_len, NULL, NULL};
+    td_build_ex(&lay, &sp, &ex, x);
 }
 
 /* ---- engine runs ---- */
@@ -166,17 +132,9 @@ typedef struct run {
 
 static mc_engine *engine(bool raw)
 {
-    const char *fam[] = {"quasar"};
-    mc_engine_opts o = {.families = fam, .nfamilies = 1};
-    if (raw) {
-        o.open.force_format = MD_FMT_RAW;
-        o.open.raw_base = BASE;
-        o.open.has_raw_base = true;
-    }
-    mc_engine *e;
-    char err[512];
-    ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "%s", err);
-    return e;
+    static const char *const fam[] = {"quasar"};
+    md_open_opts o = tu_raw_opts(BASE);
+    return tu_engine_new(fam, 1, raw ? &o : NULL);
 }
 
 static void scan(mc_engine *e, const uint8_t *p, size_t len, run *r)
@@ -194,20 +152,6 @@ static void scan(mc_engine *e, const uint8_t *p, size_t len, run *r)
 static void run_clear(run *r) { mc_input_result_clear(&r->res); }
 
 /* ---- assertions ---- */
-
-static bool has_conn(json_t *cfg, const char *host, long port)
-{
-    json_t *e;
-    size_t i;
-    json_array_foreach(json_object_get(cfg, "tcp"), i, e) {
-        const char *h = json_string_value(json_object_get(e, "server_ip"));
-        if (!h) h = json_string_value(json_object_get(e, "server_domain"));
-        if (h && strcmp(h, host) == 0 && json_integer_value(json_object_get(e, "server_port")) == port &&
-            strcmp(json_string_value(json_object_get(e, "usage")), "c2") == 0)
-            return true;
-    }
-    return false;
-}
 
 static json_t *encryption_with(json_t *cfg, const char *key, const char *val)
 {
@@ -270,7 +214,7 @@ static void check_banker(json_t *rec, unsigned want, size_t skip_entry)
     if (want & WANT_HOSTS) {
         ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), NHOSTS);
         for (size_t i = 0; i < NHOSTS; i++)
-            ck_assert_msg(has_conn(cfg, hosts[i][0], atol(hosts[i][1])), "missing %s", hosts[i][0]);
+            ck_assert_msg(tu_has_conn(cfg, hosts[i][0], atol(hosts[i][1])), "missing %s", hosts[i][0]);
         ck_assert_ptr_nonnull(json_object_get(json_array_get(json_object_get(cfg, "tcp"), 3), "server_ip"));
         ck_assert_str_eq(prov_form(rec, "tcp[0]", 0), "plaintext");
         ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(rec, "raw"), "hardcoded_hosts")), NHOSTS);
@@ -310,17 +254,16 @@ START_TEST(raw_flat_and_mapped)
 {
     mc_engine *e = engine(true);
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
     for (int mapped = 0; mapped < 2; mapped++) {
-        fx_buf b;
-        size_t heap_off;
-        build_raw(img, len, mapped, NULL, 0, &b, &heap_off);
+        td_dump b;
+        build_raw(img, len, mapped, NULL, 0, &b);
         run r;
-        scan(e, b.p, b.len, &r);
+        scan(e, b.raw.p, b.raw.len, &r);
         ck_assert_msg(r.n == 1, "mapped=%d: %zu configs", mapped, r.n);
         check_banker(r.rec[0], WANT_HOSTS | WANT_XOR, SIZE_MAX);
         run_clear(&r);
-        fx_buf_free(&b);
+        td_free(&b);
     }
     free(img);
     mc_engine_free(e);
@@ -332,14 +275,13 @@ START_TEST(heap_copies_corroborate)
     static const char *const heap[] = {MUTEX, "RELEASE", "1.0.00.r3"};
     mc_engine *e = engine(true);
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
     int conf[2];
     for (int with = 0; with < 2; with++) {
-        fx_buf b;
-        size_t heap_off;
-        build_raw(img, len, true, heap, with ? 3 : 0, &b, &heap_off);
+        td_dump b;
+        build_raw(img, len, true, heap, with ? 3 : 0, &b);
         run r;
-        scan(e, b.p, b.len, &r);
+        scan(e, b.raw.p, b.raw.len, &r);
         ck_assert_uint_eq(r.n, 1);
         check_banker(r.rec[0], WANT_HOSTS | WANT_XOR, SIZE_MAX);
         conf[with] = (int)json_integer_value(json_object_get(r.rec[0], "confidence"));
@@ -347,7 +289,7 @@ START_TEST(heap_copies_corroborate)
         if (with) ck_assert(f1 && strcmp(f1, "heap_decrypted") == 0);
         else ck_assert_ptr_null(f1);
         run_clear(&r);
-        fx_buf_free(&b);
+        td_free(&b);
     }
     ck_assert_int_gt(conf[1], conf[0]);
     free(img);
@@ -361,28 +303,14 @@ START_TEST(containers_and_pe_file)
 {
     mc_engine *e = engine(false);
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
     static const char *const heap[] = {MUTEX};
     for (int mapped = 0; mapped < 2; mapped++) {
-        fx_buf raw;
-        size_t heap_off;
-        build_raw(img, len, mapped, heap, 1, &raw, &heap_off);
-        fx_region regs[4] = {
-            {.va = BASE, .data = raw.p, .size = 0x8000},
-            {.va = BASE + 0x8000, .data = raw.p + 0x8000, .size = IMG_OFF - 0x8000,
-             .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
-            {.va = BASE + IMG_OFF, .data = raw.p + IMG_OFF, .size = heap_off - IMG_OFF,
-             .protect = mapped ? MD_PAGE_EXECUTE_READ : MD_PAGE_READWRITE,
-             .type = mapped ? MD_MEM_IMAGE : MD_MEM_PRIVATE},
-            {.va = BASE + heap_off, .data = raw.p + heap_off, .size = raw.len - heap_off},
-        };
-        fx_module mods[2] = {{BASE + 0x8000, IMG_OFF - 0x8000, "C:\\Windows\\System32\\sysdll.dll"},
-                             {BASE + IMG_OFF, (uint32_t)(heap_off - IMG_OFF), "C:\\Users\\u\\AppData\\Roaming\\SUB\\INSTALL"}};
-        fx_process proc = {.pid = 5150, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4,
-                           .modules = mods, .nmodules = mapped ? 2 : 1};
-        for (int c = 0; c < TU__CONTAINERS; c++) {
+        td_dump raw;
+        build_raw(img, len, mapped, heap, 1, &raw);
+        for (int c = TD_MINIDUMP; c < TD__KINDS; c++) {
             fx_buf b;
-            tu_write_container(&proc, (tu_container)c, &b);
+            td_container(&raw, c, &b);
             run r;
             scan(e, b.p, b.len, &r);
             ck_assert_msg(r.n == 1, "mapped=%d container %d: %zu configs", mapped, c, r.n);
@@ -391,7 +319,7 @@ START_TEST(containers_and_pe_file)
             run_clear(&r);
             fx_buf_free(&b);
         }
-        fx_buf_free(&raw);
+        td_free(&raw);
     }
     run r;
     scan(e, img, len, &r);
@@ -409,21 +337,20 @@ START_TEST(banker_rule_alone)
 {
     mc_engine *e = engine(true);
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
     for (uint8_t *p = img; (p = memmem(p, len - (size_t)(p - img), "xClient", 7)) != NULL; p++) *p = 'y';
     for (int mapped = 0; mapped < 2; mapped++) {
-        fx_buf b;
-        size_t heap_off;
-        build_raw(img, len, mapped, NULL, 0, &b, &heap_off);
+        td_dump b;
+        build_raw(img, len, mapped, NULL, 0, &b);
         run r;
-        scan(e, b.p, b.len, &r);
+        scan(e, b.raw.p, b.raw.len, &r);
         ck_assert_uint_eq(r.n, 1);
         check_banker(r.rec[0], WANT_HOSTS | WANT_XOR, SIZE_MAX);
         json_t *rules = json_object_get(json_object_get(r.rec[0], "detection"), "rules");
         ck_assert_uint_eq(json_array_size(rules), 1);
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rules, 0), "rule")), "quasar_banker_fork");
         run_clear(&r);
-        fx_buf_free(&b);
+        td_free(&b);
     }
     free(img);
     mc_engine_free(e);
@@ -436,7 +363,7 @@ typedef enum patch {
 
 static uint8_t *patched(patch p, size_t *len)
 {
-    uint8_t *img = load("quasarbanker.exe", len);
+    uint8_t *img = td_load("quasarbanker.exe", len);
     size_t n;
     uint8_t *at;
     switch (p) {
@@ -478,11 +405,10 @@ START_TEST(patched_images)
         size_t len;
         uint8_t *img = patched(cases[k].p, &len);
         for (int mapped = 0; mapped < 2; mapped++) {
-            fx_buf b;
-            size_t heap_off;
-            build_raw(img, len, mapped, NULL, 0, &b, &heap_off);
+            td_dump b;
+            build_raw(img, len, mapped, NULL, 0, &b);
             run r;
-            scan(e, b.p, b.len, &r);
+            scan(e, b.raw.p, b.raw.len, &r);
             ck_assert_msg((int)r.n == cases[k].configs, "patch %d mapped=%d: %zu configs", (int)cases[k].p,
                           mapped, r.n);
             if (r.n) {
@@ -495,7 +421,7 @@ START_TEST(patched_images)
                 ck_assert(said == (cases[k].skip != SIZE_MAX));
             }
             run_clear(&r);
-            fx_buf_free(&b);
+            td_free(&b);
         }
         free(img);
     }
@@ -506,16 +432,12 @@ END_TEST
 /* The decoder called directly, with hits inside the image as any quasar rule would give. */
 static size_t decode_direct(const uint8_t *img, size_t len, bool mapped)
 {
-    fx_buf b;
-    size_t heap_off;
-    build_raw(img, len, mapped, NULL, 0, &b, &heap_off);
-    md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_msg(md_open_mem(b.p, b.len, &o, &d, err, sizeof err) == MD_OK, "%s", err);
+    td_dump b;
+    build_raw(img, len, mapped, NULL, 0, &b);
+    md_dump *d = tu_open_raw(b.raw.p, b.raw.len, BASE);
     mc_hit hits[4];
     for (int i = 0; i < 4; i++)
-        hits[i] = (mc_hit){.va = BASE + IMG_OFF + 0x200 + 0x300 * (uint64_t)i, .len = 4, .rule = "quasar_banker_fork",
+        hits[i] = (mc_hit){.va = BASE + TD_IMG_OFF + 0x200 + 0x300 * (uint64_t)i, .len = 4, .rule = "quasar_banker_fork",
                            .ns = "quasar", .string_id = "$n1", .family = "quasar"};
     mc_hits h = {hits, 4};
     mc_decode_ctx ctx = {.deadline = mc_now() + 30};
@@ -524,7 +446,7 @@ static size_t decode_direct(const uint8_t *img, size_t len, bool mapped)
     size_t n = mc_results_count(r);
     mc_results_free(r);
     md_close(d);
-    fx_buf_free(&b);
+    td_free(&b);
     return n;
 }
 
@@ -536,23 +458,22 @@ START_TEST(lookalikes_give_nothing)
     const char *names[] = {"quasarbanker_lookalike.exe", "quasarbanker_noconfig.exe"};
     for (size_t k = 0; k < 2; k++) {
         size_t len;
-        uint8_t *img = load(names[k], &len);
+        uint8_t *img = td_load(names[k], &len);
         for (int mapped = 0; mapped < 2; mapped++) {
             ck_assert_msg(decode_direct(img, len, mapped) == 0, "%s mapped=%d", names[k], mapped);
-            fx_buf b;
-            size_t heap_off;
-            build_raw(img, len, mapped, NULL, 0, &b, &heap_off);
+            td_dump b;
+            build_raw(img, len, mapped, NULL, 0, &b);
             run r;
-            scan(e, b.p, b.len, &r);
+            scan(e, b.raw.p, b.raw.len, &r);
             ck_assert_msg(r.n == 0, "%s mapped=%d: %zu configs", names[k], mapped, r.n);
             run_clear(&r);
-            fx_buf_free(&b);
+            td_free(&b);
         }
         free(img);
     }
     /* The same direct call finds the real fixture, so the look-alikes were really examined. */
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
     ck_assert_uint_eq(decode_direct(img, len, false), 1);
     ck_assert_uint_eq(decode_direct(img, len, true), 1);
     free(img);
@@ -564,11 +485,8 @@ END_TEST
 START_TEST(memberref_class)
 {
     size_t len;
-    uint8_t *img = load("quasarbanker.exe", &len);
-    md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
-    md_dump *d;
-    char err[256];
-    ck_assert(md_open_mem(img, len, &o, &d, err, sizeof err) == MD_OK);
+    uint8_t *img = td_load("quasarbanker.exe", &len);
+    md_dump *d = tu_open_raw(img, len, BASE);
     mc_dotnet *dn;
     ck_assert_int_eq(mc_dn_open_at(d, BASE, MD_LAYOUT_FLAT, &dn), MC_DN_OK);
     bool next = false, add = false;
@@ -602,8 +520,8 @@ END_TEST
 START_TEST(random_mutations)
 {
     size_t len;
-    uint8_t *f = load("quasarbanker.exe", &len);
-    md_open_opts o = {.force_format = MD_FMT_RAW, .raw_base = BASE, .has_raw_base = true};
+    uint8_t *f = td_load("quasarbanker.exe", &len);
+    md_open_opts o = tu_raw_opts(BASE);
     md_dump *d;
     char err[256];
     ck_assert(md_open_mem(f, len, &o, &d, err, sizeof err) == MD_OK);

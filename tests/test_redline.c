@@ -13,10 +13,10 @@ static void check_main(json_t *rec)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
-    ck_assert_str_eq(xt_first(cfg, "category"), "infostealer");
+    ck_assert_str_eq(tu_first_str(cfg, "category"), "infostealer");
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-    ck_assert(xt_has_conn(cfg, "198.51.100.61", 40411));
-    ck_assert_str_eq(xt_first(cfg, "campaign_id"), "spring-campaign");
+    ck_assert(tu_has_conn(cfg, "198.51.100.61", 40411));
+    ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "spring-campaign");
     ck_assert_str_eq(xt_other(cfg, "message"), "Installer finished");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(cfg, "other"), "config_version")), 1);
     json_t *enc = json_array_get(json_object_get(cfg, "encryption"), 0);
@@ -32,30 +32,7 @@ static void check_main(json_t *rec)
 
 START_TEST(cctor_every_container)
 {
-    for (int mapped = 0; mapped < 2; mapped++) {
-        int conf[2] = {0, 0};
-        for (int heap = 0; heap < 2; heap++) {
-            xt_spec sp = {"redline.exe", mapped, heap ? heap_main : NULL, heap ? 2 : 0};
-            xt_dump x;
-            xt_build(&sp, &x);
-            for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-                fx_buf b;
-                xt_container(&x, kind, &b);
-                json_t *recs[4];
-                size_t n = xt_scan(&b, kind, FAMILY, recs, 4);
-                ck_assert_msg(n == 1, "mapped=%d heap=%d %s: %zu records", mapped, heap,
-                              xt_container_names[kind], n);
-                check_main(recs[0]);
-                ck_assert(xt_has_form(recs[0], "tcp[0]", "heap_decrypted") == (heap == 1));
-                ck_assert(xt_has_form(recs[0], "campaign_id[0]", "heap_decrypted") == (heap == 1));
-                conf[heap] = (int)json_integer_value(json_object_get(recs[0], "confidence"));
-                json_decref(recs[0]);
-                fx_buf_free(&b);
-            }
-            fx_buf_free(&x.raw);
-        }
-        ck_assert_int_gt(conf[1], conf[0]);
-    }
+    xt_every_container(FAMILY, "redline.exe", heap_main, 2, check_main);
 }
 END_TEST
 
@@ -65,28 +42,25 @@ START_TEST(yandex_anchor)
 {
     static const char *const heap[] = {"203.0.113.80:6677|relay.redline.test:6678"};
     for (int mapped = 0; mapped < 2; mapped++) {
-        xt_spec sp = {"redlineanchor.exe", mapped, heap, 1};
-        xt_dump x;
+        td_spec sp = {"redlineanchor.exe", mapped, heap, 1};
+        td_dump x;
         xt_build(&sp, &x);
-        for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-            fx_buf b;
-            xt_container(&x, kind, &b);
+        for (int kind = 0; kind < TD__KINDS; kind++) {
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&x, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
-            ck_assert(xt_has_conn(cfg, "203.0.113.80", 6677));
-            ck_assert(xt_has_conn(cfg, "relay.redline.test", 6678));
-            ck_assert_str_eq(xt_first(cfg, "campaign_id"), "plain-id-77");
+            ck_assert(tu_has_conn(cfg, "203.0.113.80", 6677));
+            ck_assert(tu_has_conn(cfg, "relay.redline.test", 6678));
+            ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "plain-id-77");
             ck_assert(xt_has_form(rec, "campaign_id[0]", "plaintext"));
             ck_assert_str_eq(xt_other(cfg, "message"), "Update complete");
             ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "raw"), "Key")), "Kettle");
             ck_assert(xt_has_form(rec, "tcp[0]", "heap_decrypted"));
             json_decref(rec);
-            fx_buf_free(&b);
         }
-        fx_buf_free(&x.raw);
+        td_free(&x);
     }
 }
 END_TEST
@@ -95,28 +69,25 @@ END_TEST
 START_TEST(authorization_anchor)
 {
     for (int mapped = 0; mapped < 2; mapped++) {
-        xt_spec sp = {"redlineauth.exe", mapped, NULL, 0};
-        xt_dump x;
+        td_spec sp = {"redlineauth.exe", mapped, NULL, 0};
+        td_dump x;
         xt_build(&sp, &x);
-        for (int kind = XT_MINIDUMP; kind < XT__NCONTAINERS; kind++) {
-            fx_buf b;
-            xt_container(&x, kind, &b);
+        for (int kind = TD_MINIDUMP; kind < TD__KINDS; kind++) {
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&x, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-            ck_assert(xt_has_conn(cfg, "auth.redline.example", 9000));
-            ck_assert_str_eq(xt_first(cfg, "campaign_id"), "winter-7");
+            ck_assert(tu_has_conn(cfg, "auth.redline.example", 9000));
+            ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "winter-7");
             ck_assert(xt_has_form(rec, "campaign_id[0]", "image_encrypted"));
             json_t *raw = json_object_get(rec, "raw");
             ck_assert_str_eq(json_string_value(json_object_get(raw, "Key")), "Lantern");
             ck_assert_str_eq(json_string_value(json_object_get(raw, "Authorization")), "a1b2c3d4e5f60718293a4b5c6d7e8f90");
             ck_assert_ptr_null(json_object_get(json_object_get(cfg, "other"), "message"));
             json_decref(rec);
-            fx_buf_free(&b);
         }
-        fx_buf_free(&x.raw);
+        td_free(&x);
     }
 }
 END_TEST
@@ -125,23 +96,9 @@ END_TEST
  * fixture (another family), and a dump with no image at all. */
 START_TEST(lookalikes_give_nothing)
 {
-    const char *fixtures[] = {"xwredlookalike.exe", "xworm5.exe", NULL};
+    static const char *const fixtures[] = {"xwredlookalike.exe", "xworm5.exe", NULL};
     static const char *const heap[] = {"198.51.100.61:40411", "spring-campaign"};
-    for (int k = 0; k < 3; k++)
-        for (int mapped = 0; mapped < 2; mapped++) {
-            xt_spec sp = {fixtures[k], mapped, heap, 2};
-            xt_dump x;
-            xt_build(&sp, &x);
-            for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-                fx_buf b;
-                xt_container(&x, kind, &b);
-                json_t *recs[1];
-                ck_assert_msg(xt_scan(&b, kind, FAMILY, recs, 1) == 0,
-                              "%s mapped=%d %s", fixtures[k] ? fixtures[k] : "(none)", mapped, xt_container_names[kind]);
-                fx_buf_free(&b);
-            }
-            fx_buf_free(&x.raw);
-        }
+    xt_none(FAMILY, fixtures, 3, heap, 2);
 }
 END_TEST
 
@@ -173,14 +130,12 @@ START_TEST(shared_vectors)
     json_t *root = json_load_file(path, 0, &je), *v;
     ck_assert_ptr_nonnull(root);
     size_t i, seen = 0, flen;
-    uint8_t *fixture = xt_load("redline.exe", &flen);
-    xt_spec sp = {"redline.exe", false, NULL, 0};
-    xt_dump x;
+    uint8_t *fixture = td_load("redline.exe", &flen);
+    td_spec sp = {"redline.exe", false, NULL, 0};
+    td_dump x;
     xt_build(&sp, &x);
-    fx_buf b;
-    xt_container(&x, XT_CUCKOO, &b);
     json_t *recs[2];
-    ck_assert_uint_eq(xt_scan(&b, XT_CUCKOO, FAMILY, recs, 2), 1);
+    ck_assert_uint_eq(xt_scan(&x, TD_CUCKOO, FAMILY, recs, 2), 1);
     json_t *cfg = json_object_get(recs[0], "config"), *raw = json_object_get(recs[0], "raw");
     json_array_foreach(json_object_get(root, "vectors"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "family")) ?: "", FAMILY) != 0) continue;
@@ -197,12 +152,11 @@ START_TEST(shared_vectors)
         const char *ip = json_string_value(json_object_get(raw, "IP"));
         const char *id = json_string_value(json_object_get(raw, "ID"));
         ck_assert_msg(strcmp(ip, pt) == 0 || strcmp(id, pt) == 0, "vector %s not decoded", pt);
-        if (strcmp(id, pt) == 0) ck_assert_str_eq(xt_first(cfg, "campaign_id"), pt);
+        if (strcmp(id, pt) == 0) ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), pt);
     }
     ck_assert_uint_gt(seen, 0);
     json_decref(recs[0]);
-    fx_buf_free(&b);
-    fx_buf_free(&x.raw);
+    td_free(&x);
     free(fixture);
     json_decref(root);
 }

@@ -16,12 +16,12 @@ static void check_xworm5(json_t *rec)
 {
     json_t *cfg = json_object_get(rec, "config");
     ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
-    ck_assert_str_eq(xt_first(cfg, "category"), "rat");
+    ck_assert_str_eq(tu_first_str(cfg, "category"), "rat");
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 1);
-    ck_assert(xt_has_conn(cfg, "c2.example.net", 7000));
-    ck_assert_str_eq(xt_first(cfg, "mutex"), X5_MUTEX);
+    ck_assert(tu_has_conn(cfg, "c2.example.net", 7000));
+    ck_assert_str_eq(tu_first_str(cfg, "mutex"), X5_MUTEX);
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "5.6");
-    ck_assert_str_eq(xt_first(cfg, "campaign_id"), "XWorm V5.6");
+    ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "XWorm V5.6");
     json_t *enc = json_array_get(json_object_get(cfg, "encryption"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(enc, "algorithm")), "AES-256-ECB");
     ck_assert_str_eq(json_string_value(json_object_get(enc, "mode")), "ECB");
@@ -44,30 +44,7 @@ static void check_xworm5(json_t *rec)
 /* xworm5 flat and mapped, with and without heap copies, in every container. */
 START_TEST(xworm5_every_container)
 {
-    for (int mapped = 0; mapped < 2; mapped++) {
-        int conf[2] = {0, 0};
-        for (int heap = 0; heap < 2; heap++) {
-            xt_spec sp = {"xworm5.exe", mapped, heap ? heap5 : NULL, heap ? 3 : 0};
-            xt_dump x;
-            xt_build(&sp, &x);
-            for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-                fx_buf b;
-                xt_container(&x, kind, &b);
-                json_t *recs[4];
-                size_t n = xt_scan(&b, kind, FAMILY, recs, 4);
-                ck_assert_msg(n == 1, "mapped=%d heap=%d %s: %zu records", mapped, heap,
-                              xt_container_names[kind], n);
-                check_xworm5(recs[0]);
-                ck_assert(xt_has_form(recs[0], "tcp[0]", "heap_decrypted") == (heap == 1));
-                ck_assert(xt_has_form(recs[0], "campaign_id[0]", "heap_decrypted") == (heap == 1));
-                conf[heap] = (int)json_integer_value(json_object_get(recs[0], "confidence"));
-                json_decref(recs[0]);
-                fx_buf_free(&b);
-            }
-            fx_buf_free(&x.raw);
-        }
-        ck_assert_int_gt(conf[1], conf[0]);
-    }
+    xt_every_container(FAMILY, "xworm5.exe", heap5, 3, check_xworm5);
 }
 END_TEST
 
@@ -76,21 +53,19 @@ START_TEST(obfuscated_telegram)
 {
     static const char *const heap[] = {"203.0.113.45,relay.xworm.test", "ops-group"};
     for (int mapped = 0; mapped < 2; mapped++) {
-        xt_spec sp = {"xwormtg.exe", mapped, heap, 2};
-        xt_dump x;
+        td_spec sp = {"xwormtg.exe", mapped, heap, 2};
+        td_dump x;
         xt_build(&sp, &x);
-        for (int kind = XT_MINIDUMP; kind < XT__NCONTAINERS; kind++) {
-            fx_buf b;
-            xt_container(&x, kind, &b);
+        for (int kind = TD_MINIDUMP; kind < TD__KINDS; kind++) {
             json_t *recs[4];
-            ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 4), 1);
+            ck_assert_uint_eq(xt_scan(&x, kind, FAMILY, recs, 4), 1);
             json_t *rec = recs[0], *cfg = json_object_get(rec, "config");
             ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
             ck_assert_uint_eq(json_array_size(json_object_get(cfg, "tcp")), 2);
-            ck_assert(xt_has_conn(cfg, "203.0.113.45", 4444));
-            ck_assert(xt_has_conn(cfg, "relay.xworm.test", 4444));
-            ck_assert_str_eq(xt_first(cfg, "mutex"), "XwLk93PqRt7Zm2Vb");
-            ck_assert_str_eq(xt_first(cfg, "campaign_id"), "ops-group");
+            ck_assert(tu_has_conn(cfg, "203.0.113.45", 4444));
+            ck_assert(tu_has_conn(cfg, "relay.xworm.test", 4444));
+            ck_assert_str_eq(tu_first_str(cfg, "mutex"), "XwLk93PqRt7Zm2Vb");
+            ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "ops-group");
             ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "5.2");
             ck_assert_str_eq(xt_other(cfg, "telegram_token"), "5012345678:AAFixtureTokenOnly_abcdefghijklmn");
             ck_assert_str_eq(xt_other(cfg, "telegram_chat_id"), "-1001234567890");
@@ -103,9 +78,8 @@ START_TEST(obfuscated_telegram)
             ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "raw"), "c")),
                              "203.0.113.45,relay.xworm.test");
             json_decref(rec);
-            fx_buf_free(&b);
         }
-        fx_buf_free(&x.raw);
+        td_free(&x);
     }
 }
 END_TEST
@@ -113,22 +87,9 @@ END_TEST
 /* Marker-only assembly (junk base64 no mutex opens), and a dump with no image at all. */
 START_TEST(lookalikes_give_nothing)
 {
-    const char *fixtures[] = {"xwredlookalike.exe", NULL};
+    static const char *const fixtures[] = {"xwredlookalike.exe", NULL};
     static const char *const heap[] = {"c2.example.net", "<Xwormmm>"};
-    for (int k = 0; k < 2; k++)
-        for (int mapped = 0; mapped < 2; mapped++) {
-            xt_spec sp = {fixtures[k], mapped, heap, 2};
-            xt_dump x;
-            xt_build(&sp, &x);
-            for (int kind = 0; kind < XT__NCONTAINERS; kind++) {
-                fx_buf b;
-                xt_container(&x, kind, &b);
-                json_t *recs[1];
-                ck_assert_uint_eq(xt_scan(&b, kind, FAMILY, recs, 1), 0);
-                fx_buf_free(&b);
-            }
-            fx_buf_free(&x.raw);
-        }
+    xt_none(FAMILY, fixtures, 2, heap, 2);
 }
 END_TEST
 
@@ -156,7 +117,7 @@ START_TEST(shared_vectors)
     json_t *root = json_load_file(path, 0, &je), *v;
     ck_assert_ptr_nonnull(root);
     size_t i, seen = 0, flen;
-    uint8_t *fixture = xt_load("xworm5.exe", &flen);
+    uint8_t *fixture = td_load("xworm5.exe", &flen);
     json_array_foreach(json_object_get(root, "vectors"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "family")) ?: "", FAMILY) != 0) continue;
         seen++;
@@ -180,22 +141,19 @@ START_TEST(shared_vectors)
         ck_assert_mem_eq(out, pt, on);
         /* the fixture's generator produced this very blob; the decoder must recover the vector */
         ck_assert_int_ge(xt_find_utf16(fixture, flen, blob), 0);
-        xt_spec sp = {"xworm5.exe", true, NULL, 0};
-        xt_dump x;
+        td_spec sp = {"xworm5.exe", true, NULL, 0};
+        td_dump x;
         xt_build(&sp, &x);
-        fx_buf b;
-        xt_container(&x, XT_MINIDUMP, &b);
         json_t *recs[2];
-        ck_assert_uint_eq(xt_scan(&b, XT_MINIDUMP, FAMILY, recs, 2), 1);
+        ck_assert_uint_eq(xt_scan(&x, TD_MINIDUMP, FAMILY, recs, 2), 1);
         json_t *cfg = json_object_get(recs[0], "config");
-        ck_assert_str_eq(xt_first(cfg, "mutex"), mutex);
+        ck_assert_str_eq(tu_first_str(cfg, "mutex"), mutex);
         ck_assert_str_eq(json_string_value(json_object_get(json_object_get(recs[0], "raw"), "Hosts")), pt);
         char hex[65];
         mc_hex(key, 32, hex);
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(cfg, "encryption"), 0), "key")), hex);
         json_decref(recs[0]);
-        fx_buf_free(&b);
-        fx_buf_free(&x.raw);
+        td_free(&x);
         free(key);
     }
     ck_assert_uint_gt(seen, 0);

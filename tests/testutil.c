@@ -68,6 +68,20 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     return p;
 }
 
+md_open_opts tu_raw_opts(uint64_t base)
+{
+    return (md_open_opts){.force_format = MD_FMT_RAW, .raw_base = base, .has_raw_base = true};
+}
+
+md_dump *tu_open_raw(const uint8_t *p, size_t len, uint64_t base)
+{
+    md_open_opts o = tu_raw_opts(base);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_msg(md_open_mem(p, len, &o, &d, err, sizeof err) == MD_OK, "%s", err);
+    return d;
+}
+
 void tu_write_container(const fx_process *p, tu_container c, fx_buf *out)
 {
     fx_buf_init(out);
@@ -91,8 +105,7 @@ void tu_engine_run(const char *family, const fx_buf *in, const md_open_opts *ope
     tu_engine_run_families(fam, 1, in, open, r);
 }
 
-void tu_engine_run_families(const char *const *families, size_t nfamilies, const fx_buf *in,
-                            const md_open_opts *open, tu_run *r)
+mc_engine *tu_engine_new(const char *const *families, size_t nfamilies, const md_open_opts *open)
 {
     mc_engine_opts o;
     memset(&o, 0, sizeof o);
@@ -102,6 +115,13 @@ void tu_engine_run_families(const char *const *families, size_t nfamilies, const
     mc_engine *e = NULL;
     char err[512];
     ck_assert_msg(mc_engine_new(&o, &e, err, sizeof err) == 0, "engine: %s", err);
+    return e;
+}
+
+void tu_engine_run_families(const char *const *families, size_t nfamilies, const fx_buf *in,
+                            const md_open_opts *open, tu_run *r)
+{
+    mc_engine *e = tu_engine_new(families, nfamilies, open);
     memset(r, 0, sizeof *r);
     mc_input inp = {"fixture", in->p, in->len, 0, NULL};
     mc_engine_scan(e, &inp, &r->res);
@@ -124,4 +144,23 @@ bool tu_json_has_str(json_t *arr, const char *want)
     json_array_foreach(arr, i, v)
         if (json_string_value(v) && strcmp(json_string_value(v), want) == 0) return true;
     return false;
+}
+
+bool tu_has_conn(json_t *cfg, const char *host, long port)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(cfg, "tcp"), i, e) {
+        const char *h = json_string_value(json_object_get(e, "server_ip"));
+        if (!h) h = json_string_value(json_object_get(e, "server_domain"));
+        if (h && strcmp(h, host) == 0 && json_integer_value(json_object_get(e, "server_port")) == port &&
+            strcmp(json_string_value(json_object_get(e, "usage")), "c2") == 0)
+            return true;
+    }
+    return false;
+}
+
+const char *tu_first_str(json_t *cfg, const char *key)
+{
+    return json_string_value(json_array_get(json_object_get(cfg, key), 0));
 }
