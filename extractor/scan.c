@@ -499,17 +499,6 @@ static bool item_blocks(const plan *p, const md_run *r, uint64_t s, uint64_t e, 
     return cur >= e || blist_push(out, cur, e - cur, base + (cur - s));
 }
 
-/* Read-ahead for the stretch about to be scanned (the dump was opened MADV_RANDOM for its
- * parsers); advice only, so harmless on any buffer. */
-static void advise_sequential(const uint8_t *p, uint64_t len)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t page = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t a = (uintptr_t)p / page * page, b = (uintptr_t)(p + len);
-    if (b > a)
-        madvise((void *)a, b - a, MADV_SEQUENTIAL);
-}
-
 static void run_item(worker *w, YR_SCANNER *sc, const item *it)
 {
     const plan *p = w->pl->p;
@@ -517,8 +506,7 @@ static void run_item(worker *w, YR_SCANNER *sc, const item *it)
     uint64_t s = it->lo - r->va > p->reach ? it->lo - p->reach : r->va;
     uint64_t rend = r->va + r->size;
     uint64_t e = rend - it->hi > p->reach ? it->hi + p->reach : rend;
-    const uint8_t *ptr = p->d->buf + r->off + (s - r->va);
-    advise_sequential(ptr, e - s);
+    md_advise_sequential(p->d, r->off + (s - r->va), e - s);
     if (!item_blocks(p, r, s, e, &w->blocks, &w->skipped)) {
         w->rc = ERROR_INSUFFICIENT_MEMORY;
         return;

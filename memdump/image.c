@@ -282,14 +282,23 @@ static int cmp_image(const void *a, const void *b)
     return (x->base > y->base) - (x->base < y->base);
 }
 
-md_err md_find_images(md_dump *d)
+/* The finder starts from the images already found (none, or those of an open that left the
+ * probe for later): the probe's "known" checks then see exactly what a one-pass find sees. */
+static md_err find(md_dump *d, bool loader, bool probe)
 {
     finder f = { .d = d };
     uint8_t *tmp = malloc(HDR_READ);
     if (!tmp) return MD_E_NOMEM;
-    md_err e = from_modules(&f, tmp);
-    if (!e) e = from_image_regions(&f, tmp);
-    if (!e) e = from_scan(&f, tmp);
+    md_err e = MD_OK;
+    if (d->nimages) {
+        f.imgs = malloc(d->nimages * sizeof *f.imgs);
+        if (!f.imgs) e = MD_E_NOMEM;
+        else memcpy(f.imgs, d->images, d->nimages * sizeof *f.imgs);
+        f.n = f.cap = d->nimages;
+    }
+    if (!e && loader) e = from_modules(&f, tmp);
+    if (!e && loader) e = from_image_regions(&f, tmp);
+    if (!e && probe) e = from_scan(&f, tmp);
     free(tmp);
     if (e) {
         free(f.imgs);
@@ -300,6 +309,21 @@ md_err md_find_images(md_dump *d)
     d->images = f.imgs;
     d->nimages = f.n;
     return MD_OK;
+}
+
+md_err md_find_images(md_dump *d, bool defer_probe)
+{
+    d->priv->probe_pending = defer_probe;
+    return find(d, true, !defer_probe);
+}
+
+md_err md_probe_images(md_dump *d)
+{
+    if (!d || !d->priv->probe_pending) return MD_OK;
+    d->priv->probe_pending = false;
+    md_err e = find(d, false, true);
+    md_release(d, 0, d->len);
+    return e;
 }
 
 const md_image *md_image_at(const md_dump *d, uint64_t va)

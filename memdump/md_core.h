@@ -6,6 +6,18 @@
 
 #include "md_internal.h"
 
+/* A dump's private part, shared by the core files. */
+struct md_private {
+    void *map;            /* file mapping, or NULL */
+    uint64_t map_len;
+    uint8_t *inflated;    /* decompressed buffer, or NULL */
+    uint64_t inflated_len;
+    int fd;               /* open while the dump is being built, -1 afterwards */
+    size_t *by_off;       /* region indexes sorted by buffer offset, for md_off_to_va */
+    size_t cap_warnings;
+    bool probe_pending;   /* md_probe_images has the page-start image probe to do */
+};
+
 /* Record a warning on an opened dump (the builder is gone by the time images are found). */
 md_err md_dump_warn(md_dump *d, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -85,8 +85,9 @@ md_err md_inflate(const uint8_t *buf, uint64_t len, md_compression kind, uint64_
                   uint8_t **out, uint64_t *outlen, char *err, size_t errlen);
 void md_inflate_free(uint8_t *p, uint64_t len);
 
-/* Image finder (image.c): fills d->images from modules, MEM_IMAGE regions and an MZ scan. */
-md_err md_find_images(md_dump *d);
+/* Image finder (image.c): fills d->images from modules, MEM_IMAGE regions and an MZ scan of
+ * every page start (left to md_probe_images when defer_probe). */
+md_err md_find_images(md_dump *d, bool defer_probe);
 /* Parse PE headers at buf[0, len) as found at va; used by the finder and by md_build_pe. */
 typedef struct md_pe_section {
     uint32_t va, vsize, raw_off, raw_size, characteristics;

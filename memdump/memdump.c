@@ -11,15 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct md_private {
-    void *map;            /* file mapping, or NULL */
-    uint64_t map_len;
-    uint8_t *inflated;    /* decompressed buffer, or NULL */
-    uint64_t inflated_len;
-    int fd;               /* open while the dump is being built, -1 afterwards */
-    size_t *by_off;       /* region indexes sorted by buffer offset, for md_off_to_va */
-    size_t cap_warnings;
-};
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -464,7 +455,7 @@ static md_err finish(md_builder *b)
     d->bytes = 0;
     for (size_t i = 0; i < d->nregions; i++) d->bytes += d->regions[i].size;
     if ((e = build_runs(d)) || (e = build_off_index(d))) return e;
-    e = md_find_images(d);
+    e = md_find_images(d, b->opts->defer_image_probe);
     /* Readers and the image finder looked here and there: start the dump's users from nothing
      * resident (file mappings; see release_around). */
     md_release(d, 0, d->len);
@@ -751,6 +742,15 @@ void md_release(const md_dump *d, uint64_t off, uint64_t len)
     uint64_t start = (off + page - 1) / page * page, end = (off + len) / page * page;
     /* A read-only private file mapping never holds modified pages, so dropping loses nothing. */
     if (end > start) madvise((uint8_t *)d->priv->map + start, (size_t)(end - start), MADV_DONTNEED);
+}
+
+void md_advise_sequential(const md_dump *d, uint64_t off, uint64_t len)
+{
+    if (!d->priv->map || d->buf != d->priv->map || !md_span_ok(off, len, d->len)) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t page = pg > 0 ? (uint64_t)pg : 4096;
+    uint64_t start = off / page * page, end = off + len;
+    if (end > start) madvise((uint8_t *)d->priv->map + start, (size_t)(end - start), MADV_SEQUENTIAL);
 }
 
 /* ---------------------------------------------------------------- names */

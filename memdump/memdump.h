@@ -160,6 +160,10 @@ typedef struct md_open_opts {
     uint64_t max_decompressed; /* 0 = default MD_DEFAULT_MAX_DECOMPRESSED */
     uint64_t max_regions;      /* 0 = default MD_DEFAULT_MAX_REGIONS */
     uint64_t max_modules;      /* 0 = default MD_DEFAULT_MAX_MODULES */
+    /* Leave the probe of every page start for injected and manually mapped PEs (a read of each
+     * page of the dump) to md_probe_images: a scanner can start on the bytes first. Until then
+     * d->images holds only what the loader's lists (modules, MEM_IMAGE regions) name. */
+    bool defer_image_probe;
 } md_open_opts;
 
 #define MD_DEFAULT_MAX_DECOMPRESSED (8ull << 30)
@@ -174,6 +178,9 @@ md_err md_open(const char *path, const md_open_opts *opts, md_dump **out, char *
 md_err md_open_mem(const uint8_t *buf, uint64_t len, const md_open_opts *opts, md_dump **out,
                    char *err, size_t errlen);
 void md_close(md_dump *d);
+/* The page-start probe an open with defer_image_probe left out; afterwards d->images is what an
+ * open without the option gives. Does nothing when nothing is pending. */
+md_err md_probe_images(md_dump *d);
 
 const char *md_strerror(md_err e);
 const char *md_format_name(md_format f);   /* "minidump", "cuckoo", "elfcore", "pe", "raw" */
@@ -232,6 +239,10 @@ void md_release(const md_dump *d, uint64_t off, uint64_t len);
  * maps far more than its page (fault-around, the page cache's large folios), so a reader that
  * stops at off drops what spilled over its edge. */
 void md_release_around(const md_dump *d, uint64_t off);
+/* A stretch [off, off+len) of md_dump.buf is about to be read from end to end: read-ahead and
+ * fault-around for it (the file is mapped for random access, which maps a page per fault).
+ * Advice only; no effect on memory buffers. */
+void md_advise_sequential(const md_dump *d, uint64_t off, uint64_t len);
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,38 @@ START_TEST(finder_sees_modules_injected_and_flat_images)
 }
 END_TEST
 
+/* An open that defers the page-start probe knows the loader's images only; the probe then finds
+ * exactly what a one-pass open finds, and a second call changes nothing. */
+START_TEST(deferred_probe_finds_what_open_finds)
+{
+    md_dump *whole = open_process(), *d = NULL;
+    char err[128];
+    md_open_opts o = {.defer_image_probe = true};
+    ck_assert_int_eq(md_open_with(build_process, g_dump.p, g_dump.len, &o, &d, err, sizeof err), MD_OK);
+    ck_assert_uint_eq(d->nimages, 1);
+    ck_assert_uint_eq(d->images[0].base, EXE);
+    ck_assert_ptr_null(md_image_at(d, INJ + 0x1010));
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(md_probe_images(d), MD_OK);
+        ck_assert_uint_eq(d->nimages, whole->nimages);
+        for (size_t i = 0; i < whole->nimages; i++) {
+            const md_image *a = &d->images[i], *b = &whole->images[i];
+            ck_assert_uint_eq(a->base, b->base);
+            ck_assert_uint_eq(a->size, b->size);
+            ck_assert_uint_eq(a->image_base, b->image_base);
+            ck_assert_int_eq(a->layout, b->layout);
+            ck_assert_int_eq(a->module, b->module);
+            ck_assert_uint_eq(a->flags, b->flags);
+            ck_assert_uint_eq(a->machine, b->machine);
+        }
+    }
+    ck_assert_int_eq(md_probe_images(whole), MD_OK);
+    ck_assert_uint_eq(whole->nimages, 3);
+    md_close(d);
+    md_close(whole);
+}
+END_TEST
+
 START_TEST(rva_to_va_honours_layout)
 {
     md_dump *d = open_process();
@@ -214,6 +246,7 @@ int main(void)
     TCase *tc = tcase_create("image");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, finder_sees_modules_injected_and_flat_images);
+    tcase_add_test(tc, deferred_probe_finds_what_open_finds);
     tcase_add_test(tc, rva_to_va_honours_layout);
     tcase_add_test(tc, rebuild_both_modes);
     tcase_add_test(tc, rebuild_zero_fills_missing_pages);
