@@ -873,8 +873,8 @@ static bool on_found(void *arg, size_t needle, uint64_t va, const mc_heap_span *
 }
 
 /* Needles across the 256 KiB search windows and across two adjacent heap regions are found; the
- * same bytes in an image or read-only region are not; matches come stretch by stretch in VA
- * order, needle by needle within a window; the callback stops the pass. */
+ * same bytes in an image or read-only region are not; matches come in VA order; the callback
+ * stops the pass. */
 START_TEST(heap_find_many)
 {
     enum { IMG = 0x10000, HEAP_A = 0x60000, HEAP_B = 0x40000, RO = 0x10000 };
@@ -902,9 +902,9 @@ START_TEST(heap_find_many)
     mc_needle nd[2] = {{n0, sizeof n0 - 1}, {n1, sizeof n1 - 1}};
     found_set f = {0};
     mc_heap_find_many(&ctx, d, nd, 2, on_found, &f);
-    /* One stretch (the two heap regions are adjacent), windows of 256 KiB, needle by needle. */
-    const size_t want_n[4] = {0, 0, 1, 1};
-    const uint64_t want_va[4] = {0x1000000 + 0x3fff8, 0x1000000 + HEAP_A - 5, 0x1000000 + 0x50000,
+    /* One stretch (the two heap regions are adjacent), in VA order. */
+    const size_t want_n[4] = {0, 1, 0, 1};
+    const uint64_t want_va[4] = {0x1000000 + 0x3fff8, 0x1000000 + 0x50000, 0x1000000 + HEAP_A - 5,
                                  0x1000000 + HEAP_A + 0x20000};
     ck_assert_uint_eq(f.n, 4);
     for (size_t i = 0; i < 4; i++) {
@@ -917,6 +917,84 @@ START_TEST(heap_find_many)
     md_close(d);
     fx_buf_free(&file);
     free(img); free(ha); free(hb); free(ro);
+}
+END_TEST
+
+/* The one-pass search of many needles equals a search of each needle on its own: random heap
+ * bytes from a 4-letter alphabet (so needles recur by chance and overlap), needles that are
+ * prefixes and suffixes of one another, ASCII and UTF-16LE forms, planted across window and region
+ * edges; every (VA, needle) pair, in VA order, needle order at one VA. */
+typedef struct match_log { size_t n, cap; uint64_t *va; size_t *needle; } match_log;
+
+static bool on_log(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    match_log *l = arg;
+    (void)sp; (void)off;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->va = realloc(l->va, l->cap * sizeof *l->va);
+        l->needle = realloc(l->needle, l->cap * sizeof *l->needle);
+        ck_assert(l->va && l->needle);
+    }
+    l->va[l->n] = va;
+    l->needle[l->n++] = needle;
+    return true;
+}
+
+START_TEST(heap_find_many_equals_one_by_one)
+{
+    enum { HA = 0xa0000, HB = 0x30000, NN = 9 };
+    uint8_t *ha = malloc(HA), *hb = malloc(HB);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < HA + HB; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        uint8_t c = (uint8_t)"abc\0"[x % 4];
+        if (i < HA) ha[i] = c; else hb[i - HA] = c;
+    }
+    static const uint8_t w_abca[] = {'a', 0, 'b', 0, 'c', 0, 'a', 0};
+    const mc_needle nd[NN] = {
+        {"abca", 4}, {"abcab", 5}, {"bcab", 4}, {"cab\0ab", 7}, {"aaaa", 4},
+        {w_abca, sizeof w_abca}, {"abcabcabcabcabca", 16}, {"ccccc", 5}, {"ab", 2},
+    };
+    /* Long needles planted across the first window edge and across the two regions. */
+    memcpy(ha + 0x3fff9, "abcabcabcabcabca", 16);
+    memcpy(ha + HA - 7, "abcabca", 7);
+    memcpy(hb, "bcabcabca", 9);
+    fx_region regs[2] = {
+        {.va = 0x1000000, .data = ha, .size = HA, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+        {.va = 0x1000000 + HA, .data = hb, .size = HB, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+    };
+    fx_process proc = {.pid = 9, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 2};
+    fx_buf file;
+    fx_buf_init(&file);
+    fx_minidump(&proc, FX_MD_FULL, &file);
+    md_dump *d = open_buf(&file, false, 0);
+    mc_decode_ctx ctx = {.deadline = 0};
+    for (size_t sub = 2; sub <= NN; sub++) {  /* the first 2, 3, ... needles; 9 brings "ab" in */
+        match_log all = {0}, one[NN] = {{0}};
+        mc_heap_find_many(&ctx, d, nd, sub, on_log, &all);
+        size_t total = 0;
+        for (size_t k = 0; k < sub; k++) {
+            mc_heap_find_many(&ctx, d, &nd[k], 1, on_log, &one[k]);
+            total += one[k].n;
+        }
+        ck_assert_uint_gt(total, 100);
+        ck_assert_uint_eq(all.n, total);
+        size_t next[NN] = {0};
+        for (size_t i = 0; i < all.n; i++) {
+            size_t k = all.needle[i];
+            ck_assert_uint_lt(k, sub);
+            ck_assert_uint_lt(next[k], one[k].n);
+            ck_assert_uint_eq(all.va[i], one[k].va[next[k]++]);
+            if (i) ck_assert(all.va[i - 1] < all.va[i] ||
+                             (all.va[i - 1] == all.va[i] && all.needle[i - 1] < k));
+        }
+        free(all.va); free(all.needle);
+        for (size_t k = 0; k < sub; k++) { free(one[k].va); free(one[k].needle); }
+    }
+    md_close(d);
+    fx_buf_free(&file);
+    free(ha); free(hb);
 }
 END_TEST
 
@@ -937,6 +1015,7 @@ Suite *clridx_suite(void)
         {"heap_keys_quasar13", heap_keys_quasar13},
         {"quasar_leaves_aesrat_clients", quasar_leaves_aesrat_clients},
         {"heap_find_many", heap_find_many},
+        {"heap_find_many_equals_one_by_one", heap_find_many_equals_one_by_one},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         TCase *tc = tcase_create(tests[i].name);

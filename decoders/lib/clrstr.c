@@ -66,34 +66,122 @@ bool mc_heap_span_next(const md_dump *d, const md_run *run, size_t *i, mc_heap_s
  * the dump's pages are read (and faulted in) once however many needles there are. */
 #define HEAP_WINDOW (256u << 10)
 
+/* Several needles in one pass (Wu-Manber): a table of shifts over the 2-byte blocks of the
+ * needles' first m bytes (m: the shortest needle's length, at most WM_MAX) skips up to m - 1
+ * bytes at a time however many needles there are; a zero shift ends a candidate, and the needles
+ * whose block at m - 2 it is are compared whole. One memmem per needle passes over every window
+ * once per needle: for Lumma's six (three C2s, ASCII and UTF-16) the table takes about twice the
+ * time of one memmem, not six times. */
+#define WM_MAX 256u
+
+typedef struct wm_table {
+    size_t m, maxlen;
+    uint8_t shift[65536];
+    uint16_t head[65536];     /* 1 + the first needle of the block's bucket; 0 = empty */
+    uint16_t next[];          /* 1 + the next needle in the same bucket; ascending order */
+} wm_table;
+
+static wm_table *wm_new(const mc_needle *nd, size_t n)
+{
+    size_t m = WM_MAX, maxlen = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (nd[k].len < m) m = nd[k].len;
+        if (nd[k].len > maxlen) maxlen = nd[k].len;
+    }
+    wm_table *w = malloc(sizeof *w + n * sizeof *w->next);
+    if (!w) return NULL;
+    w->m = m;
+    w->maxlen = maxlen;
+    memset(w->shift, (int)(m - 1), sizeof w->shift);
+    memset(w->head, 0, sizeof w->head);
+    for (size_t k = n; k-- > 0;) {
+        const uint8_t *p = nd[k].p;
+        for (size_t j = 0; j + 2 <= m; j++) {
+            unsigned b = p[j] | (unsigned)p[j + 1] << 8;
+            if (w->shift[b] > m - 2 - j) w->shift[b] = (uint8_t)(m - 2 - j);
+        }
+        unsigned b = p[m - 2] | (unsigned)p[m - 1] << 8;
+        w->next[k] = w->head[b];
+        w->head[b] = (uint16_t)(k + 1);
+    }
+    return w;
+}
+
+/* Matches in t[0, len) starting before `limit`, in order of position (needle order at one
+ * position). False once cb says stop. */
+static bool wm_search(const wm_table *w, const mc_needle *nd, const uint8_t *t, size_t len,
+                      size_t limit, uint64_t base, const mc_heap_span *sp, mc_heap_match_fn cb,
+                      void *arg)
+{
+    size_t m = w->m;
+    for (size_t pos = m - 2; pos + 2 <= len;) {
+        unsigned b = t[pos] | (unsigned)t[pos + 1] << 8;
+        if (w->shift[b]) {
+            pos += w->shift[b];
+            continue;
+        }
+        size_t start = pos - (m - 2);
+        if (start >= limit) break;
+        for (unsigned k = w->head[b]; k; k = w->next[k - 1]) {
+            const mc_needle *x = &nd[k - 1];
+            if (x->len <= len - start && memcmp(t + start, x->p, x->len) == 0 &&
+                !cb(arg, k - 1, sp->va + base + start, sp, (size_t)(base + start)))
+                return false;
+        }
+        pos++;
+    }
+    return true;
+}
+
+/* One needle, or needles too short for a shift table: memmem, needle by needle in a window. */
+static bool memmem_window(const mc_needle *nd, size_t n, const mc_heap_span *sp, uint64_t w,
+                          mc_heap_match_fn cb, void *arg)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (nd[k].len == 0 || sp->len - w < nd[k].len) continue;
+        /* Matches starting in [w, w + HEAP_WINDOW): the buffer ends len - 1 later. */
+        uint64_t end = w + HEAP_WINDOW + nd[k].len - 1;
+        if (end > sp->len) end = sp->len;
+        for (uint64_t at = w; end - at >= nd[k].len;) {
+            const uint8_t *m = memmem(sp->p + at, (size_t)(end - at), nd[k].p, nd[k].len);
+            if (!m) break;
+            size_t off = (size_t)(m - sp->p);
+            if (!cb(arg, k, sp->va + off, sp, off)) return false;
+            at = off + 1;
+        }
+    }
+    return true;
+}
+
 void mc_heap_find_many(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd, size_t n,
                        mc_heap_match_fn cb, void *arg)
 {
     bool go = n > 0;
+    size_t shortest = SIZE_MAX;
+    for (size_t k = 0; k < n; k++)
+        if (nd[k].len < shortest) shortest = nd[k].len;
+    wm_table *wm = n > 1 && n < UINT16_MAX && shortest >= 2 ? wm_new(nd, n) : NULL;
     for (size_t r = 0; r < d->nruns && go; r++) {
         const md_run *run = &d->runs[r];
         size_t ri = run->first_region;
         mc_heap_span sp;
         while (go && mc_heap_span_next(d, run, &ri, &sp)) {
+            md_advise_sequential(d, sp.off, sp.len);
             for (uint64_t w = 0; go && w < sp.len; w += HEAP_WINDOW) {
                 if (mc_expired(ctx)) { go = false; break; }
-                for (size_t k = 0; go && k < n; k++) {
-                    if (nd[k].len == 0 || sp.len - w < nd[k].len) continue;
-                    /* Matches starting in [w, w + HEAP_WINDOW): the buffer ends len - 1 later. */
-                    uint64_t end = w + HEAP_WINDOW + nd[k].len - 1;
-                    if (end > sp.len) end = sp.len;
-                    for (uint64_t at = w; go && end - at >= nd[k].len;) {
-                        const uint8_t *m = memmem(sp.p + at, (size_t)(end - at), nd[k].p, nd[k].len);
-                        if (!m) break;
-                        size_t off = (size_t)(m - sp.p);
-                        go = cb(arg, k, sp.va + off, &sp, off);
-                        at = off + 1;
-                    }
+                if (!wm) {
+                    go = memmem_window(nd, n, &sp, w, cb, arg);
+                    continue;
                 }
+                uint64_t end = w + HEAP_WINDOW + wm->maxlen - 1;
+                if (end > sp.len) end = sp.len;
+                size_t limit = sp.len - w < HEAP_WINDOW ? (size_t)(sp.len - w) : HEAP_WINDOW;
+                go = wm_search(wm, nd, sp.p + w, (size_t)(end - w), limit, w, &sp, cb, arg);
             }
             md_release(d, sp.off, sp.len);
         }
     }
+    free(wm);
 }
 
 static bool mt_nonzero(const uint8_t *p, unsigned ps)
@@ -344,6 +432,7 @@ static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, siz
         mc_heap_span sp;
         while (go && mc_heap_span_next(d, run, &ri, &sp)) {
             ix->bytes += sp.len;
+            md_advise_sequential(d, sp.off, sp.len);
             uint64_t o = first_len_field(&sp, 0, cp.ps, cp.al);
             while (go && o + 4 <= sp.len) {
                 if (mc_expired(ctx)) {

@@ -55,8 +55,9 @@ typedef struct mc_heap_span {
 /* The next stretch of `run` from region *i on (start with *i = run->first_region); false when
  * none is left. */
 bool mc_heap_span_next(const md_dump *d, const md_run *run, size_t *i, mc_heap_span *sp);
-/* Every occurrence of each needle in the heap stretches, in one pass: for each stretch in VA
- * order, needle by needle within windows of it. cb gets the needle's index, the match's VA, its
+/* Every occurrence of each needle in the heap stretches, in one pass, in VA order (needle order
+ * at one VA; when a needle is shorter than 2 bytes, needle by needle within 256 KiB windows).
+ * cb gets the needle's index, the match's VA, its
  * stretch and its offset there, and returns false to stop. The pages of each stretch are released
  * once it is searched; the deadline is polled. */
 typedef struct mc_needle {
