@@ -41,11 +41,27 @@ typedef struct mc_dump_shared mc_dump_shared;
 mc_dump_shared *mc_dump_shared_new(void);
 void mc_dump_shared_free(mc_dump_shared *s);
 
+/* The PBKDF2 budget of one decoder job (one decoder on one dump), counted in PBKDF2 rounds:
+ * iterations x 20-byte blocks asked for (a whole 96-byte Aes256 dk at 50,000 iterations costs
+ * 250,000; a first-block confirmation 50,000). A hostile .NET image can hand the Aes256
+ * decoders key candidates x salts x iteration counts (up to 10^7 from the IL) derivations; past
+ * the limit further ones are refused (the candidate counts as not confirmed) and counted.
+ * Every derivation asked for is charged, whether or not lib/aesrat.c's process-wide memo held
+ * it: what that memo holds depends on the timing of other jobs, the charge must not. Owned and
+ * touched by one job only (no lock), so which derivation is refused never depends on threads. */
+typedef struct mc_kdf_budget {
+    uint64_t limit;           /* rounds; a derivation that would take `used` past it is refused */
+    uint64_t used;            /* rounds charged */
+    unsigned long derived;    /* derivations charged */
+    unsigned long skipped;    /* derivations refused */
+} mc_kdf_budget;
+
 typedef struct mc_decode_ctx {
     double deadline;          /* CLOCK_MONOTONIC seconds; 0 = none */
     int verbose;
     uint64_t max_output;      /* cap on bytes a decoder may allocate for one decrypted blob */
     mc_dump_shared *shared;   /* per-dump shared state; NULL: each lookup scans the dump */
+    mc_kdf_budget *kdf;       /* this job's PBKDF2 budget; NULL: unlimited, not counted */
 } mc_decode_ctx;
 
 /* True once the deadline has passed. Cheap enough to call in inner loops every few KiB. */

@@ -482,7 +482,7 @@ static bool plain_hosts(const qs_cfg *q)
 /* The fixed-IV fork: dk = PBKDF2-SHA1(password, salt, 48); key dk[0:32], IV dk[32:48]. The salt
  * comes from the IL (the Quasar salt too, for a fork that kept it); the count is the .NET
  * default unless the IL passes one. */
-static bool try_fixed_iv(qs_cfg *q, const char *pw, const qs_hints *h)
+static bool try_fixed_iv(const mc_decode_ctx *ctx, qs_cfg *q, const char *pw, const qs_hints *h)
 {
     uint8_t dk[MC_AESRAT_DK_LEN];
     unsigned iters[2] = {QS_FIXIV_ITERATIONS, h->iterations};
@@ -493,7 +493,7 @@ static bool try_fixed_iv(qs_cfg *q, const char *pw, const qs_hints *h)
         size_t salt_len = s == 0 ? sizeof mc_aesrat_quasar_salt : h->salt_len[s - 1];
         for (int k = 0; k < 2; k++) {
             if (!iters[k] || (k == 1 && iters[1] == iters[0])) continue;
-            if (!mc_aesrat_derive(pw, strlen(pw), salt, salt_len, iters[k], dk)) break;
+            if (!mc_aesrat_derive_ctx(ctx, pw, strlen(pw), salt, salt_len, iters[k], dk)) continue;
             memcpy(q->key, dk, 32);
             memcpy(q->iv, dk + 32, 16);
             q->salt = salt;
@@ -543,7 +543,7 @@ static bool crack(const mc_decode_ctx *ctx, const md_dump *d, qs_cfg *q, const q
         q->key_idx = cand[i];
         if (probe48 && try_pbkdf(ctx, d, q, pw, h, probe48)) return true;
         if (!mac && probe16 && try_md5(q, pw, h)) return true;
-        if (!mac && try_fixed_iv(q, pw, h)) return true;
+        if (!mac && try_fixed_iv(ctx, q, pw, h)) return true;
     }
     q->key_idx = -1;
     q->gen = QS_GEN_NONE;

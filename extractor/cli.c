@@ -97,10 +97,12 @@ static const char scan_usage[] =
     "      --cape-analysis DIR  scan a CAPE/Cuckoo analysis folder: memory/, procdump/, CAPE/\n"
     "                           with pids and payload addresses from files.json (no PATH)\n"
     "      --merge, --no-merge  merge each family's configs across the folder (default on)\n"
-    "  -p, --threads N          scan threads: inputs in parallel, or within the dump when\n"
-    "                           there is one input (output never changes)\n"
+    "  -p, --threads N          threads: one input scanned, hashed and decoded on all of\n"
+    "                           them, or N inputs at a time (output never changes)\n"
     "  -a, --timeout SEC        time limit per input\n"
     "      --deadline SEC       time limit for the whole run\n"
+    "      --kdf-budget N       PBKDF2 rounds each decoder may spend per input (default\n"
+    "                           16000000, 64 key derivations; 0 = unlimited)\n"
     "      --min-confidence N   drop records below confidence N (0-100)\n"
     "      --fail-on-empty      exit 4 when no configuration is found\n"
     "      --defang             defang hosts and URLs (default for text)\n"
@@ -365,6 +367,7 @@ typedef struct scan_opts {
     int verbose;
     long threads, min_confidence;
     double timeout, deadline;
+    uint64_t kdf_budget;    /* 0 = the engine's default */
     feed_opts feed;
     const char *cape_dir;   /* --cape-analysis */
     int merge;              /* -1 = default (on with --cape-analysis) */
@@ -372,7 +375,7 @@ typedef struct scan_opts {
 
 enum {
     OPT_EXCLUDE = 256, OPT_INPUT_FORMAT, OPT_BASE, OPT_DEADLINE, OPT_MIN_CONF, OPT_FAIL_EMPTY,
-    OPT_DEFANG, OPT_NO_DEFANG, OPT_VERSION, OPT_CAPE, OPT_MERGE, OPT_NO_MERGE,
+    OPT_DEFANG, OPT_NO_DEFANG, OPT_VERSION, OPT_CAPE, OPT_MERGE, OPT_NO_MERGE, OPT_KDF_BUDGET,
 };
 
 static const struct option scan_long[] = {
@@ -387,6 +390,7 @@ static const struct option scan_long[] = {
     {"threads", required_argument, NULL, 'p'},
     {"timeout", required_argument, NULL, 'a'},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"kdf-budget", required_argument, NULL, OPT_KDF_BUDGET},
     {"min-confidence", required_argument, NULL, OPT_MIN_CONF},
     {"fail-on-empty", no_argument, NULL, OPT_FAIL_EMPTY},
     {"defang", no_argument, NULL, OPT_DEFANG},
@@ -455,6 +459,12 @@ static int scan_option(scan_opts *o, int c, const char *arg)
     case OPT_DEADLINE:
         if (!parse_seconds(arg, &o->deadline))
             return mc_cli_usage_error("scan", "bad deadline '%s'", arg);
+        return -1;
+    case OPT_KDF_BUDGET:
+        if (!mc_cli_parse_u64(arg, &o->kdf_budget))
+            return mc_cli_usage_error("scan", "bad PBKDF2 budget '%s'", arg);
+        if (o->kdf_budget == 0)
+            o->kdf_budget = MC_KDF_UNLIMITED;
         return -1;
     case OPT_MIN_CONF:
         if (!parse_long(arg, 0, 100, &o->min_confidence))
@@ -718,7 +728,7 @@ static mc_engine_opts engine_opts(const scan_opts *o, double deadline)
         .rule_paths = (const char *const *)o->rules.v, .nrule_paths = o->rules.n,
         .families = (const char *const *)o->families.v, .nfamilies = o->families.n,
         .exclude = (const char *const *)o->exclude.v, .nexclude = o->exclude.n,
-        .timeout = o->timeout, .run_deadline = deadline,
+        .timeout = o->timeout, .run_deadline = deadline, .kdf_budget = o->kdf_budget,
         .min_confidence = (int)o->min_confidence, .verbose = o->verbose, .open = o->open,
     };
 }

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -38,6 +39,7 @@ struct mc_engine {
     double timeout, run_deadline;
     int min_confidence, verbose;
     md_open_opts open;
+    uint64_t kdf_budget;      /* PBKDF2 rounds per decoder job (decoder.h mc_kdf_budget) */
     bool yara_held;
     unsigned threads;         /* scan-thread budget shared by concurrent mc_engine_scan calls */
     atomic_uint active;       /* mc_engine_scan calls in progress */
@@ -123,25 +125,39 @@ static int collect_decoders(mc_engine *e, const mc_engine_opts *o, char *err, si
     return 0;
 }
 
+/* The precompiled bundled rules, or the stand-in a test set (mc_engine_test_rules_blob). */
+static const mc_rules_blob *test_rules_blob;
+
+void mc_engine_test_rules_blob(const mc_rules_blob *blob)
+{
+    test_rules_blob = blob;
+}
+
+const mc_ruledb *mc_engine_ruledb(const mc_engine *e)
+{
+    return &e->db;
+}
+
+/* The selected decoders' bundled rules, then the user's. When that is the rule set rulec compiled
+ * at build time (every registered decoder, no user rules: the same sources byte for byte), it is
+ * loaded; otherwise, or when this libyara cannot load it, compiled (mc_ruledb_build). */
 static int build_rules(mc_engine *e, const mc_engine_opts *o, char *err, size_t errlen)
 {
     mc_rule_srcs s = {0};
     int rc = 0;
-    for (size_t i = 0; i < e->ndec && rc == 0; i++) {
-        const mc_decoder *d = e->dec[i];
-        if (!d->rules || !*d->rules)
-            continue;
-        char name[160];
-        snprintf(name, sizeof name, "%s.yar", d->family);
-        if (mc_rule_srcs_add(&s, d->family, name, d->rules, strlen(d->rules)) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-        }
+    if (mc_rule_srcs_add_bundled(&s, e->dec, e->ndec) != 0) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
     }
     for (size_t i = 0; i < o->nrule_paths && rc == 0; i++)
         rc = mc_rule_srcs_add_path(&s, o->rule_paths[i], err, errlen);
+#ifdef MC_NO_PRECOMPILED_RULES
+    const mc_rules_blob *blob = test_rules_blob;
+#else
+    const mc_rules_blob *blob = test_rules_blob ? test_rules_blob : &mc_rules_bundled;
+#endif
     if (rc == 0)
-        rc = mc_ruledb_compile(&s, false, NULL, NULL, &e->db, err, errlen);
+        rc = mc_ruledb_build(&s, blob, &e->db, err, errlen);
     mc_rule_srcs_free(&s);
     return rc;
 }
@@ -161,6 +177,9 @@ int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t
     e->min_confidence = o->min_confidence;
     e->verbose = o->verbose;
     e->open = o->open;
+    /* The scan starts before the page-start probe for injected images; scan_opened runs it. */
+    e->open.defer_image_probe = true;
+    e->kdf_budget = o->kdf_budget ? o->kdf_budget : MC_KDF_BUDGET_DEFAULT;
     e->threads = 1;
     atomic_init(&e->active, 0);
     double t0 = mc_now();
@@ -174,8 +193,10 @@ int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t
     if (build_rules(e, o, err, errlen) != 0)
         goto fail;
     if (e->verbose)
-        fprintf(stderr, "memcfg: rules: %zu rules compiled in %.1f ms (%.1f ms after start)\n",
-                e->db.nrules, (mc_now() - t0) * 1e3, (mc_now() - process_start) * 1e3);
+        fprintf(stderr, "memcfg: rules: %zu rules %s in %.1f ms (%.1f ms after start)%s%s\n",
+                e->db.nrules, e->db.precompiled ? "loaded (precompiled)" : "compiled",
+                (mc_now() - t0) * 1e3, (mc_now() - process_start) * 1e3,
+                e->db.note[0] ? "; precompiled rules not loaded: " : "", e->db.note);
     e->tool = json_pack("{s:s, s:s, s:s, s:s}", "name", MC_TOOL_NAME, "version", MEMCFG_VERSION,
                         "maco_version", MC_MACO_VERSION, "ruleset_sha256", e->db.sha256);
     if (!e->tool) {
@@ -272,15 +293,18 @@ static bool hash_file(const char *path, char out[65], uint64_t *size)
     return ok;
 }
 
-/* The input's SHA-256 and size. A file is hashed on its own thread while it is opened, scanned
- * and decoded (the hash is a full read of the input: done first, it delayed the scan's first
- * byte by a quarter of a second per 256 MiB); the record's input block gets it before any record
- * is built. The keys are placed first so the block's key order does not depend on timing. */
+/* The input's SHA-256 and size. The hash is a full read of the input (0.7 s of CPU per GiB);
+ * done first, it delayed the scan's first byte by a quarter of a second per 256 MiB. With two
+ * threads or more for this input it runs on a thread of its own while the dump is opened,
+ * scanned and decoded; with one (-p 1, or a batch's share), on the input's own thread once the
+ * decoders are done, so -p N never keeps more than N threads busy. The record's input block gets
+ * it before any record is built; its keys are placed first so the key order does not depend on
+ * timing. */
 typedef struct input_hash {
     const char *path;
     char hex[65];
     uint64_t size;
-    bool ok, started;
+    bool ok, started, pending, alongside;
     double ms;
     pthread_t tid;
 } input_hash;
@@ -294,7 +318,7 @@ static void *hash_thread(void *arg)
     return NULL;
 }
 
-static json_t *input_base(const mc_input *in, input_hash *h)
+static json_t *input_base(const mc_input *in, unsigned threads, input_hash *h)
 {
     json_t *o = json_object();
     json_object_set_new(o, "path", mc_json_str(in->path ? in->path : "-"));
@@ -309,9 +333,9 @@ static json_t *input_base(const mc_input *in, input_hash *h)
             hex32(md, h->hex);
         h->size = in->memlen;
     } else if (in->path) {
-        h->started = pthread_create(&h->tid, NULL, hash_thread, h) == 0;
-        if (!h->started)
-            hash_thread(h);
+        h->started = threads > 1 && pthread_create(&h->tid, NULL, hash_thread, h) == 0;
+        h->pending = !h->started;
+        h->alongside = h->started;
     }
     return o;
 }
@@ -321,7 +345,9 @@ static void input_hash_finish(input_hash *h, json_t *input)
 {
     if (h->started)
         pthread_join(h->tid, NULL);
-    h->started = false;
+    else if (h->pending)
+        hash_thread(h);
+    h->started = h->pending = false;
     if (!json_is_null(json_object_get(input, "sha256")))
         return;
     if (h->ok) {
@@ -420,6 +446,7 @@ typedef struct job {
     json_t *rules;        /* detection.rules for this decoder's records */
     json_t *warnings;     /* decoder-specific warnings */
     int rc;               /* the decoder's return */
+    mc_kdf_budget kdf;    /* its own PBKDF2 budget: refusals never depend on other jobs */
     bool skipped;         /* not run: the deadline had passed */
     bool expired;         /* the deadline passed while it ran */
     double ms;
@@ -436,6 +463,7 @@ typedef struct scan_state {
     job *jobs;
     size_t njobs;
     bool timed_out;
+    bool kdf_capped;      /* a job ran out of PBKDF2 budget */
 } scan_state;
 
 static json_t *rule_entry(const mc_rule_info *ri)
@@ -521,6 +549,7 @@ static void prepare_job(scan_state *st, const mc_decoder *dec)
     j->warnings = json_array();
     j->rules = family_rules(st, dec->family);
     j->out = mc_results_new();
+    j->kdf.limit = st->e->kdf_budget;
 }
 
 /* Run one job's decoder. Touches only the job and read-only shared state, so jobs of one dump
@@ -533,7 +562,9 @@ static void exec_job(const scan_state *st, job *j)
     }
     double t0 = mc_now();
     mc_hits hits = {j->hits, j->nhits};
-    j->rc = j->out ? j->dec->decode(&st->ctx, st->d, &hits, j->out) : -1;
+    mc_decode_ctx ctx = st->ctx;
+    ctx.kdf = &j->kdf;
+    j->rc = j->out ? j->dec->decode(&ctx, st->d, &hits, j->out) : -1;
     j->ms = (mc_now() - t0) * 1e3;
     j->expired = mc_expired(&st->ctx);
 }
@@ -575,9 +606,14 @@ static void run_jobs(scan_state *st, unsigned threads)
 static void finish_job(scan_state *st, job *j)
 {
     const char *fam = j->dec->family;
-    if (st->e->verbose && !j->skipped)
-        fprintf(stderr, "memcfg: decoder %s: %zu hits, %zu configs, %.1f ms\n", fam, j->nhits,
-                j->out ? mc_results_count(j->out) : 0, j->ms);
+    if (st->e->verbose && !j->skipped) {
+        char kdf[96] = "";
+        if (j->kdf.derived || j->kdf.skipped)
+            snprintf(kdf, sizeof kdf, ", PBKDF2 %lu derivations %" PRIu64 " rounds, %lu refused",
+                     j->kdf.derived, j->kdf.used, j->kdf.skipped);
+        fprintf(stderr, "memcfg: decoder %s: %zu hits, %zu configs, %.1f ms%s\n", fam, j->nhits,
+                j->out ? mc_results_count(j->out) : 0, j->ms, kdf);
+    }
     if (j->skipped) {
         warn(st->warnings, "decoder %s not run: deadline reached", fam);
         st->timed_out = true;
@@ -587,7 +623,17 @@ static void finish_job(scan_state *st, job *j)
         warn(st->warnings, "decoder %s reached the deadline; its output may be incomplete", fam);
         st->timed_out = true;
     }
-    if (!j->skipped && j->rc != 0 && j->out && mc_results_count(j->out) == 0) {
+    if (j->kdf.skipped) {
+        /* Every record of the input says so, as for a deadline; a decoder left with no config
+         * gets the failed record below, so the warning always reaches the output. */
+        char buf[256];
+        snprintf(buf, sizeof buf, "decoder %s used up its PBKDF2 budget (%" PRIu64 " rounds): %lu "
+                 "key derivations skipped; its output may be incomplete", fam, j->kdf.limit,
+                 j->kdf.skipped);
+        json_array_append_new(st->warnings, json_string(buf));
+        st->kdf_capped = true;
+    }
+    if (!j->skipped && (j->rc != 0 || j->kdf.skipped) && j->out && mc_results_count(j->out) == 0) {
         mc_config *c = mc_cfg_new(j->out, fam, j->hits[0].va);
         mc_cfg_status(c, MC_STATUS_FAILED, 0);
     }
@@ -715,17 +761,17 @@ static void report_timing(const mc_input *in, const mc_scan_stats *ss, const inp
                           double t_open, double t_scan, double t_end, double t_in)
 {
     double ms = 1e3;
-    fprintf(stderr, "memcfg: %s: hash %.1f ms (alongside), open %.1f ms, scan %.1f ms (%s, %u threads, "
+    fprintf(stderr, "memcfg: %s: hash %.1f ms (%s), open %.1f ms, scan %.1f ms (%s, %u threads, "
             "%.1f MB in regions, %.1f MB matched, %.1f MB zero skipped, %.1f MB re-scanned for "
             "conditions; first byte scanned %.1f ms after start), decoders and records %.1f ms, total "
-            "%.1f ms\n", in->path ? in->path : "-", h->ms,
+            "%.1f ms\n", in->path ? in->path : "-", h->ms, h->alongside ? "alongside" : "after the decoders",
             (t_scan - t_open) * ms, (ss->t_end - ss->t_start) * ms, ss->mode, ss->threads,
             ss->bytes / 1e6, ss->scanned / 1e6, ss->zero_skipped / 1e6, ss->window_bytes / 1e6,
             ss->t_first > 0 ? (ss->t_first - process_start) * ms : 0.0,
             (t_end - ss->t_end) * ms, (t_end - t_in) * ms);
 }
 
-static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
+static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, double deadline,
                         unsigned threads, input_hash *h, mc_scan_stats *ss, mc_input_result *res)
 {
     scan_state st = {.e = e, .d = d, .input = res->input};
@@ -735,12 +781,21 @@ static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
     st.user_rules = json_array();
     st.warnings = json_array();
     st.jobs = calloc(e->ndec ? e->ndec : 1, sizeof *st.jobs);
-    char err[256];
-    if (!st.user_rules || !st.warnings || !st.jobs ||
-        mc_scan_dump_ex(&e->db, d, deadline, &(mc_scan_cfg){.threads = threads}, &st.scan, ss,
-                        err, sizeof err) != 0) {
-        snprintf(res->error, sizeof res->error, "scan failed: %s",
-                 st.jobs && st.warnings ? err : "out of memory");
+    char err[256] = "out of memory";
+    int src = -1;
+    if (st.user_rules && st.warnings && st.jobs)
+        src = mc_scan_dump_ex(&e->db, d, deadline, &(mc_scan_cfg){.threads = threads}, &st.scan,
+                              ss, err, sizeof err);
+    /* The probe the open left out (e->open.defer_image_probe): the decoders need every image,
+     * and the input block the warnings it may add. */
+    md_err pe = md_probe_images(d);
+    input_dump(res->input, d, in);
+    if (src == 0 && pe != MD_OK) {
+        snprintf(err, sizeof err, "%s", md_strerror(pe));
+        src = -1;
+    }
+    if (src != 0) {
+        snprintf(res->error, sizeof res->error, "scan failed: %s", err);
         state_free(&st);
         input_hash_finish(h, res->input);
         error_record(e, res, "MC_E_SCAN");
@@ -763,7 +818,7 @@ static void scan_opened(const mc_engine *e, const md_dump *d, double deadline,
         finish_job(&st, &st.jobs[i]);
     input_hash_finish(h, res->input);
     finish_records(&st, res);
-    res->partial = st.scan.partial || st.timed_out;
+    res->partial = st.scan.partial || st.timed_out || st.kdf_capped;
     if (st.timed_out) {
         res->status = MC_INPUT_TIMEOUT;
         snprintf(res->error, sizeof res->error, "deadline reached; results are partial");
@@ -781,7 +836,7 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
     atomic_fetch_add(&e->active, 1);
     unsigned threads = scan_threads(e);
     input_hash h;
-    res->input = input_base(in, &h);
+    res->input = input_base(in, threads, &h);
     double t_open = mc_now(), t_scan = t_open;
     mc_scan_stats ss = {.mode = "none"};
     md_dump *d = NULL;
@@ -794,9 +849,8 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
         input_hash_finish(&h, res->input);
         error_record(e, res, md_err_code(rc != MD_OK ? rc : MD_E_ARG));
     } else {
-        input_dump(res->input, d, in);
         t_scan = mc_now();
-        scan_opened(e, d, deadline, threads, &h, &ss, res);
+        scan_opened(e, d, in, deadline, threads, &h, &ss, res);
         md_close(d);
         d = NULL;
     }

@@ -27,6 +27,12 @@ int mc_rule_srcs_add(mc_rule_srcs *s, const char *ns, const char *name, const ch
 /* Add the sources a --rules argument names: a file, a directory (its *.yar and *.yara files,
  * not recursive, sorted by name) or NS:PATH. Files without NS go to namespace "user". */
 int mc_rule_srcs_add_path(mc_rule_srcs *s, const char *arg, char *err, size_t errlen);
+/* The bundled rules of n decoders, in order: namespace = family, name "<family>.yar", the
+ * decoder's embedded source; decoders without rules add nothing. The one place the bundled rule
+ * set is assembled: the engine and the build-time precompiler (rulec) both call it. */
+int mc_rule_srcs_add_bundled(mc_rule_srcs *s, const mc_decoder *const *dec, size_t n);
+/* The ruleset hash of srcs (rules.c, top). */
+void mc_rule_srcs_sha256(const mc_rule_srcs *s, char out[65]);
 
 /* What a compiled rule looks like to the rest of the extractor, copied out of libyara once so
  * that hits can point at strings the engine owns. Indexed by rule index / string index. */
@@ -40,6 +46,8 @@ typedef struct mc_ruledb {
     mc_rule_info *rule; size_t nrules;
     char **string_id; size_t nstrings;
     char sha256[65];
+    bool precompiled;             /* loaded from the build-time blob, not compiled */
+    char note[160];               /* compiled although the blob matched: why it did not load */
 } mc_ruledb;
 
 /* Compile srcs in order. report (may be NULL) gets every error and warning as
@@ -48,6 +56,43 @@ int mc_ruledb_compile(const mc_rule_srcs *s, bool warnings_fatal,
                       void (*report)(void *arg, const char *line), void *arg, mc_ruledb *db,
                       char *err, size_t errlen);
 void mc_ruledb_free(mc_ruledb *db);
+
+/* A rule set saved with yr_rules_save_stream: the bytes, the sources it was compiled from (as
+ * mc_rule_src), their ruleset hash and its rule count. mc_rules_bundled (rules_blob.c, written
+ * at build time by rulec) holds the bundled rules of every registered decoder, compiled with
+ * warnings not fatal as the engine compiles them. The sources are kept so that the engine tells
+ * by comparing bytes, without hashing, that it wants exactly this set. */
+typedef struct mc_rules_blob_src {
+    const char *ns, *name, *text;
+    size_t len;
+} mc_rules_blob_src;
+
+typedef struct mc_rules_blob {
+    const unsigned char *data;
+    size_t len;
+    const mc_rules_blob_src *srcs;
+    size_t nsrcs;
+    const char *sha256;
+    size_t nrules;
+} mc_rules_blob;
+extern const mc_rules_blob mc_rules_bundled;
+
+/* Serialise compiled rules (yr_rules_save_stream) into a malloc'ed buffer. 0 or -1. */
+int mc_ruledb_save(const mc_ruledb *db, unsigned char **out, size_t *len);
+/* Load blob (yr_rules_load_stream from memory) and build the tables as mc_ruledb_compile does;
+ * db->sha256 = blob->sha256, db->precompiled set. -1 with the reason in err when libyara refuses
+ * it (another arena version, corrupt) or it is not what it claims (rule count, trailing bytes). */
+int mc_ruledb_load(const mc_rules_blob *blob, mc_ruledb *db, char *err, size_t errlen);
+/* The database for srcs as the engine wants it: loaded from blob (may be NULL) when srcs are
+ * exactly blob's sources and it loads, otherwise compiled (warnings not fatal); when a matching
+ * blob failed to load, db->note says why. Returns 0, or -1 with the first compile error in err. */
+int mc_ruledb_build(const mc_rule_srcs *s, const mc_rules_blob *blob, mc_ruledb *db, char *err,
+                    size_t errlen);
+
+/* engine.c, for tests: the engine's rule database, and the blob engines created from now on load
+ * in place of mc_rules_bundled (NULL restores it; one with len 0 means none). */
+const mc_ruledb *mc_engine_ruledb(const mc_engine *e);
+void mc_engine_test_rules_blob(const mc_rules_blob *blob);
 
 /* libyara's process-wide state, refcounted. */
 int mc_yara_acquire(void);

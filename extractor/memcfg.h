@@ -26,6 +26,19 @@ extern "C" {
 
 typedef struct mc_engine mc_engine;
 
+/* PBKDF2 budget of one decoder on one input (decoder.h mc_kdf_budget), in rounds (iterations x
+ * 20-byte blocks; a whole Aes256 key at 50,000 iterations is 250,000). The default is 64 such
+ * derivations, about 2.5 s of PBKDF2 in a release build. Measured (issue 7): the costliest job of
+ * the bench stress dump (every .NET fixture variant in one 64 MiB dump: 7 Quasar and 7 AesRAT
+ * family assemblies, look-alikes included) is quasar's, 45 derivations = 2,920,000 rounds; the
+ * asyncrat, dcrat and venomrat jobs take 7 = 1,750,000 each; the costliest single fixture, the
+ * Quasar look-alike, 16 = 2,040,000 (8 key candidates, none right). 16,000,000 is 5.5 times the
+ * worst of those, room for a few copies of a sample or a fork's own salts and count, while a
+ * hostile image (64 .cctors x 8 key candidates x 5 salts x 2 counts, up to 10^7 iterations each)
+ * is stopped after seconds instead of hours. */
+#define MC_KDF_BUDGET_DEFAULT 16000000u
+#define MC_KDF_UNLIMITED UINT64_MAX
+
 typedef struct mc_engine_opts {
     const char *const *rule_paths; size_t nrule_paths;   /* user rules: file, directory, NS:PATH */
     const char *const *families; size_t nfamilies;       /* only these decoders (empty = all) */
@@ -35,6 +48,8 @@ typedef struct mc_engine_opts {
     double run_deadline;       /* absolute CLOCK_MONOTONIC seconds for the whole run, 0 = none */
     int min_confidence;        /* records below are dropped */
     int verbose;
+    uint64_t kdf_budget;       /* PBKDF2 rounds per decoder and input: 0 = MC_KDF_BUDGET_DEFAULT,
+                                * MC_KDF_UNLIMITED = none */
     md_open_opts open;         /* format forcing, raw base, caps */
 } mc_engine_opts;
 

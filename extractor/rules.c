@@ -6,6 +6,13 @@
  * length prefix keeps the framing unambiguous, so two different rule sets cannot hash alike by
  * moving bytes between files. Includes are disabled: every byte the ruleset is made of is in the
  * hash, and a rule file cannot pull in files the user did not name.
+ *
+ * The bundled rule set (every registered decoder's rules, mc_rule_srcs_add_bundled) is compiled
+ * at build time by rulec (extractor/rulec.c) and saved with yr_rules_save_stream; the engine
+ * loads it (mc_ruledb_build) when the sources it runs with are exactly the ones that blob was
+ * compiled from (kept beside it), and compiles them when they are not or when this libyara
+ * cannot load it.
+ * This file is a library of its own (mcrules) so that rulec links it without the blob.
  */
 #include "mc_internal.h"
 
@@ -13,6 +20,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +91,20 @@ int mc_rule_srcs_add(mc_rule_srcs *s, const char *ns, const char *name, const ch
     r->text[len] = 0;
     r->len = len;
     s->n++;
+    return 0;
+}
+
+int mc_rule_srcs_add_bundled(mc_rule_srcs *s, const mc_decoder *const *dec, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mc_decoder *d = dec[i];
+        if (!d || !d->rules || !*d->rules)
+            continue;
+        char name[160];
+        snprintf(name, sizeof name, "%s.yar", d->family);
+        if (mc_rule_srcs_add(s, d->family, name, d->rules, strlen(d->rules)) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -252,7 +274,7 @@ static void compiler_cb(int level, const char *file, int line, const YR_RULE *ru
         strlcpy(c->first, buf, sizeof c->first);
 }
 
-static void hash_sources(const mc_rule_srcs *s, char out[65])
+void mc_rule_srcs_sha256(const mc_rule_srcs *s, char out[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -367,7 +389,153 @@ int mc_ruledb_compile(const mc_rule_srcs *s, bool warnings_fatal,
         mc_ruledb_free(db);
         return -1;
     }
-    hash_sources(s, db->sha256);
+    mc_rule_srcs_sha256(s, db->sha256);
+    return 0;
+}
+
+/* ---- precompiled rules ---- */
+
+/* A YR_STREAM over memory: reads from p[0..len), or writes to a buffer grown as needed. */
+typedef struct mem_stream {
+    const unsigned char *p;
+    unsigned char *buf;
+    size_t len, pos, cap;
+    bool failed;
+} mem_stream;
+
+static size_t mem_read(void *ptr, size_t size, size_t count, void *user)
+{
+    mem_stream *m = user;
+    if (size == 0 || count == 0)
+        return 0;
+    size_t avail = (m->len - m->pos) / size;
+    size_t n = count < avail ? count : avail;
+    memcpy(ptr, m->p + m->pos, n * size);
+    m->pos += n * size;
+    return n;
+}
+
+static size_t mem_write(const void *ptr, size_t size, size_t count, void *user)
+{
+    mem_stream *m = user;
+    if (m->failed)
+        return 0;
+    if (size == 0 || count == 0)
+        return count;
+    if (count > (SIZE_MAX - m->len) / size) {
+        m->failed = true;
+        return 0;
+    }
+    size_t need = m->len + size * count;
+    if (need > m->cap) {
+        size_t cap = m->cap ? m->cap : 65536;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        unsigned char *nb = realloc(m->buf, cap);
+        if (!nb) {
+            m->failed = true;
+            return 0;
+        }
+        m->buf = nb;
+        m->cap = cap;
+    }
+    memcpy(m->buf + m->len, ptr, size * count);
+    m->len = need;
+    return count;
+}
+
+int mc_ruledb_save(const mc_ruledb *db, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    mem_stream m = {0};
+    YR_STREAM st = {.user_data = &m, .write = mem_write};
+    if (!db->rules || yr_rules_save_stream(db->rules, &st) != ERROR_SUCCESS || m.failed) {
+        free(m.buf);
+        return -1;
+    }
+    *out = m.buf;
+    *len = m.len;
+    return 0;
+}
+
+static const char *yr_load_error(int rc)
+{
+    switch (rc) {
+    case ERROR_INVALID_FILE: return "not a compiled rule set";
+    case ERROR_UNSUPPORTED_FILE_VERSION: return "saved by an incompatible libyara";
+    case ERROR_CORRUPT_FILE: return "corrupt";
+    case ERROR_INSUFFICIENT_MEMORY: return "out of memory";
+    default: return NULL;
+    }
+}
+
+int mc_ruledb_load(const mc_rules_blob *blob, mc_ruledb *db, char *err, size_t errlen)
+{
+    memset(db, 0, sizeof *db);
+    if (!blob || !blob->data || !blob->len || !blob->sha256 || strlen(blob->sha256) != 64) {
+        snprintf(err, errlen, "no precompiled rules");
+        return -1;
+    }
+    mem_stream m = {.p = blob->data, .len = blob->len};
+    YR_STREAM st = {.user_data = &m, .read = mem_read};
+    int yrc = yr_rules_load_stream(&st, &db->rules);
+    if (yrc != ERROR_SUCCESS) {
+        db->rules = NULL;
+        const char *why = yr_load_error(yrc);
+        if (why)
+            snprintf(err, errlen, "%s", why);
+        else
+            snprintf(err, errlen, "libyara error %d", yrc);
+        return -1;
+    }
+    int rc = 0;
+    if (m.pos != m.len) {
+        snprintf(err, errlen, "%zu bytes after the rule set", m.len - m.pos);
+        rc = -1;
+    } else if (ruledb_tables(db) != 0) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    } else if (db->nrules != blob->nrules) {
+        snprintf(err, errlen, "%zu rules where %zu were saved", db->nrules, blob->nrules);
+        rc = -1;
+    }
+    if (rc != 0) {
+        mc_ruledb_free(db);
+        return -1;
+    }
+    strlcpy(db->sha256, blob->sha256, sizeof db->sha256);
+    db->precompiled = true;
+    return 0;
+}
+
+/* s is, byte for byte and in order, what blob was compiled from. */
+static bool blob_has_srcs(const mc_rules_blob *blob, const mc_rule_srcs *s)
+{
+    if (!blob->srcs || blob->nsrcs != s->n)
+        return false;
+    for (size_t i = 0; i < s->n; i++) {
+        const mc_rules_blob_src *b = &blob->srcs[i];
+        if (!b->ns || !b->name || !b->text || b->len != s->v[i].len ||
+            strcmp(b->ns, s->v[i].ns) != 0 || strcmp(b->name, s->v[i].name) != 0 ||
+            memcmp(b->text, s->v[i].text, b->len) != 0)
+            return false;
+    }
+    return true;
+}
+
+int mc_ruledb_build(const mc_rule_srcs *s, const mc_rules_blob *blob, mc_ruledb *db, char *err,
+                    size_t errlen)
+{
+    char note[sizeof db->note] = "";
+    /* No hashing here: the first SHA-256 of a process costs OpenSSL's initialisation (a
+     * millisecond or more), and the blob's hash is that of exactly these bytes. */
+    if (blob && blob->len && blob_has_srcs(blob, s) &&
+        mc_ruledb_load(blob, db, note, sizeof note) == 0)
+        return 0;
+    if (mc_ruledb_compile(s, false, NULL, NULL, db, err, errlen) != 0)
+        return -1;
+    strlcpy(db->note, note, sizeof db->note);
     return 0;
 }
 

@@ -129,6 +129,22 @@ static void memo_put(const char *pw, size_t pw_len, const uint8_t *salt, size_t 
     pthread_mutex_unlock(&memo_lock);
 }
 
+/* Charge one PBKDF2 run of `len` bytes (iterations x its 20-byte blocks) to the job's budget
+ * (decoder.h): false, and counted as skipped, when it would go past the limit. */
+static bool kdf_charge(const mc_decode_ctx *ctx, unsigned iterations, size_t len)
+{
+    mc_kdf_budget *b = ctx ? ctx->kdf : NULL;
+    if (!b) return true;
+    uint64_t rounds = (uint64_t)iterations * ((len + 19) / 20);
+    if (b->used > b->limit || rounds > b->limit - b->used) {
+        b->skipped++;
+        return false;
+    }
+    b->used += rounds;
+    b->derived++;
+    return true;
+}
+
 bool mc_aesrat_derive(const char *password, size_t password_len, const uint8_t *salt,
                       size_t salt_len, unsigned iterations, uint8_t dk[MC_AESRAT_DK_LEN])
 {
@@ -138,6 +154,14 @@ bool mc_aesrat_derive(const char *password, size_t password_len, const uint8_t *
     __atomic_fetch_add(&stat_full, 1, __ATOMIC_RELAXED);
     memo_put(password, password_len, salt, salt_len, iterations, dk, MC_AESRAT_DK_LEN);
     return true;
+}
+
+bool mc_aesrat_derive_ctx(const mc_decode_ctx *ctx, const char *password, size_t password_len,
+                          const uint8_t *salt, size_t salt_len, unsigned iterations,
+                          uint8_t dk[MC_AESRAT_DK_LEN])
+{
+    return kdf_charge(ctx, iterations, MC_AESRAT_DK_LEN) &&
+           mc_aesrat_derive(password, password_len, salt, salt_len, iterations, dk);
 }
 
 /* dk[0:20]: PKCS5_PBKDF2_HMAC asked for one block, a fifth of the work of the whole dk. */
@@ -340,6 +364,7 @@ bool mc_aesrat_find_keys(const mc_decode_ctx *ctx, const md_dump *d, const char 
      * key's first bytes produced them, and no other did. */
     for (size_t k = 0; k < nsalts && np && !mc_expired(ctx); k++) {
         uint8_t t1[AR_BLOCK1];
+        if (!kdf_charge(ctx, iterations, AR_BLOCK1)) continue;   /* over budget: not confirmed */
         if (!derive_block1(pw, pw_len, salts[k].salt, salts[k].len, iterations, t1)) return false;
         for (size_t j = 0; j < nkey_lens; j++)
             for (size_t i = 0; i < np; i++) {
@@ -356,6 +381,7 @@ bool mc_aesrat_find_keys(const mc_decode_ctx *ctx, const md_dump *d, const char 
     /* No heap keys: derive the whole dk for each salt. */
     uint8_t dk[MC_AESRAT_DK_LEN];
     for (size_t k = 0; k < nsalts && !mc_expired(ctx); k++) {
+        if (!kdf_charge(ctx, iterations, MC_AESRAT_DK_LEN)) continue;
         if (!mc_aesrat_derive(pw, pw_len, salts[k].salt, salts[k].len, iterations, dk)) return false;
         for (size_t j = 0; j < nkey_lens; j++) {
             size_t kl = key_lens[j];

@@ -41,6 +41,13 @@ const mc_aesrat_salt *mc_aesrat_salts(size_t *n);
 /* dk = PBKDF2-HMAC-SHA1(password, salt, iterations, 96). */
 bool mc_aesrat_derive(const char *password, size_t password_len, const uint8_t *salt,
                       size_t salt_len, unsigned iterations, uint8_t dk[MC_AESRAT_DK_LEN]);
+/* The same, charged to ctx->kdf (decoder.h) first: false without deriving when the job's PBKDF2
+ * budget cannot pay for it. Decoders derive through this or mc_aesrat_find_keys (which charges
+ * each derivation and first block it asks for the same way, a refused one not confirming its
+ * salt). */
+bool mc_aesrat_derive_ctx(const mc_decode_ctx *ctx, const char *password, size_t password_len,
+                          const uint8_t *salt, size_t salt_len, unsigned iterations,
+                          uint8_t dk[MC_AESRAT_DK_LEN]);
 /* The keys of one candidate password for one blob (HMAC || IV || CT), tried in order: for each
  * salt, for each key length in key_lens (32, or 16 for Quasar 1.3), the AES key dk[0:kl] and the
  * HMAC key dk[kl:kl+64] of dk = PBKDF2-HMAC-SHA1(pw, salt, iterations); accept(arg, salt index,

@@ -343,18 +343,10 @@ static int cmd_gen(const char *out, unsigned long mib, const char *dotnet, bool 
     return ok ? 0 : 2;
 }
 
+/* Every registered decoder's rules, as the engine assembles them by default. */
 static int bundled(mc_rule_srcs *s)
 {
-    for (size_t i = 0; i < mc_decoder_count(); i++) {
-        const mc_decoder *d = mc_decoders[i];
-        if (!d->rules || !*d->rules)
-            continue;
-        char name[160];
-        snprintf(name, sizeof name, "%s.yar", d->family);
-        if (mc_rule_srcs_add(s, d->family, name, d->rules, strlen(d->rules)) != 0)
-            return -1;
-    }
-    return 0;
+    return mc_rule_srcs_add_bundled(s, mc_decoders, mc_decoder_count());
 }
 
 static int cmd_rules(const char *dir)
