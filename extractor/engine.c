@@ -756,23 +756,30 @@ static void state_free(scan_state *st)
     mc_scan_free(&st->scan);
 }
 
-/* The -v timing probe: where the time of one input went. */
+/* Where the time of one input went after its scan (the -v timing probe). */
+typedef struct phase_ms {
+    double probe, decoders, hash_wait;
+} phase_ms;
+
 static void report_timing(const mc_input *in, const mc_scan_stats *ss, const input_hash *h,
-                          double t_open, double t_scan, double t_end, double t_in)
+                          const phase_ms *ph, double t_open, double t_scan, double t_end, double t_in)
 {
     double ms = 1e3;
-    fprintf(stderr, "memcfg: %s: hash %.1f ms (%s), open %.1f ms, scan %.1f ms (%s, %u threads, "
-            "%.1f MB in regions, %.1f MB matched, %.1f MB zero skipped, %.1f MB re-scanned for "
-            "conditions; first byte scanned %.1f ms after start), decoders and records %.1f ms, total "
-            "%.1f ms\n", in->path ? in->path : "-", h->ms, h->alongside ? "alongside" : "after the decoders",
-            (t_scan - t_open) * ms, (ss->t_end - ss->t_start) * ms, ss->mode, ss->threads,
-            ss->bytes / 1e6, ss->scanned / 1e6, ss->zero_skipped / 1e6, ss->window_bytes / 1e6,
-            ss->t_first > 0 ? (ss->t_first - process_start) * ms : 0.0,
-            (t_end - ss->t_end) * ms, (t_end - t_in) * ms);
+    fprintf(stderr, "memcfg: %s: open %.1f ms, scan %.1f ms (%s, %u threads, %.1f MB in regions, "
+            "%.1f MB matched, %.1f MB zero skipped, %.1f MB re-scanned for conditions; first byte "
+            "scanned %.1f ms after start), image probe %.1f ms, decoders %.1f ms, hash %.1f ms (%s; "
+            "%.1f ms waited for), records %.1f ms, total %.1f ms\n",
+            in->path ? in->path : "-", (t_scan - t_open) * ms, (ss->t_end - ss->t_start) * ms,
+            ss->mode, ss->threads, ss->bytes / 1e6, ss->scanned / 1e6, ss->zero_skipped / 1e6,
+            ss->window_bytes / 1e6, ss->t_first > 0 ? (ss->t_first - process_start) * ms : 0.0,
+            ph->probe, ph->decoders, h->ms, h->alongside ? "alongside" : "after the decoders",
+            ph->hash_wait, (t_end - ss->t_end) * ms - ph->probe - ph->decoders - ph->hash_wait,
+            (t_end - t_in) * ms);
 }
 
 static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, double deadline,
-                        unsigned threads, input_hash *h, mc_scan_stats *ss, mc_input_result *res)
+                        unsigned threads, input_hash *h, mc_scan_stats *ss, phase_ms *ph,
+                        mc_input_result *res)
 {
     scan_state st = {.e = e, .d = d, .input = res->input};
     st.ctx.deadline = deadline;
@@ -788,7 +795,9 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
                               ss, err, sizeof err);
     /* The probe the open left out (e->open.defer_image_probe): the decoders need every image,
      * and the input block the warnings it may add. */
+    double t0 = mc_now();
     md_err pe = md_probe_images(d);
+    ph->probe = (mc_now() - t0) * 1e3;
     input_dump(res->input, d, in);
     if (src == 0 && pe != MD_OK) {
         snprintf(err, sizeof err, "%s", md_strerror(pe));
@@ -811,12 +820,16 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
     /* Indexes the decoders of this dump share (the managed-heap index): without it each
      * decoder would pass over the whole dump again. */
     st.ctx.shared = st.njobs ? mc_dump_shared_new() : NULL;
+    t0 = mc_now();
     run_jobs(&st, threads);
     mc_dump_shared_free(st.ctx.shared);
     st.ctx.shared = NULL;
     for (size_t i = 0; i < st.njobs; i++)
         finish_job(&st, &st.jobs[i]);
+    ph->decoders = (mc_now() - t0) * 1e3;
+    t0 = mc_now();
     input_hash_finish(h, res->input);
+    ph->hash_wait = (mc_now() - t0) * 1e3;
     finish_records(&st, res);
     res->partial = st.scan.partial || st.timed_out || st.kdf_capped;
     if (st.timed_out) {
@@ -839,6 +852,7 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
     res->input = input_base(in, threads, &h);
     double t_open = mc_now(), t_scan = t_open;
     mc_scan_stats ss = {.mode = "none"};
+    phase_ms ph = {0};
     md_dump *d = NULL;
     char err[sizeof res->error];
     err[0] = 0;
@@ -850,7 +864,7 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
         error_record(e, res, md_err_code(rc != MD_OK ? rc : MD_E_ARG));
     } else {
         t_scan = mc_now();
-        scan_opened(e, d, in, deadline, threads, &h, &ss, res);
+        scan_opened(e, d, in, deadline, threads, &h, &ss, &ph, res);
         md_close(d);
         d = NULL;
     }
@@ -858,7 +872,7 @@ mc_input_status mc_engine_scan(mc_engine *e, const mc_input *in, mc_input_result
     res->elapsed = mc_now() - t0;
     atomic_fetch_sub(&e->active, 1);
     if (e->verbose && rc == MD_OK)
-        report_timing(in, &ss, &h, t_open, t_scan, t0 + res->elapsed, t0);
+        report_timing(in, &ss, &h, &ph, t_open, t_scan, t0 + res->elapsed, t0);
     return res->status;
 }
 

@@ -63,11 +63,15 @@ run batch_yara2 yara -p 2 -r "${rulefiles[@]}" "$tmp/batch"
 run batch1 "$memcfg" scan -v -p 1 -f json "$tmp"/batch/*
 run batch2 "$memcfg" scan -v -p 2 -f json "$tmp"/batch/*
 printf 'batch speed-up memcfg -p 2 vs -p 1: %.2fx\n' "$(echo "$batch1_wall / $batch2_wall" | bc -l)"
-echo "start-up (engine load to rules compiled, and to the first scanned byte):"
+echo "start-up (process start to rules ready, and to the first scanned byte):"
 grep -m1 'rules:' "$tmp/memcfg1.err" | sed 's/^/  /'
 grep -m1 -o 'first byte scanned [0-9.]* ms after start' "$tmp/memcfg1.err" | sed 's/^/  /'
 echo "decoder share of wall time (-p 1 one dump):"
-awk '/decoders and records/ {match($0, /decoders and records [0-9.]+ ms, total [0-9.]+ ms/); s=substr($0, RSTART, RLENGTH); split(s, a, " "); printf "  %.2f%% (%s ms of %s ms)\n", 100*a[4]/a[7], a[4], a[7]}' "$tmp/memcfg1.err"
+awk '/ decoders [0-9.]+ ms/ {match($0, / decoders [0-9.]+ ms/); split(substr($0, RSTART, RLENGTH), a, " ");
+     match($0, /total [0-9.]+ ms/); split(substr($0, RSTART, RLENGTH), b, " ");
+     printf "  %.2f%% (%s ms of %s ms)\n", 100*a[2]/b[2], a[2], b[2]}' "$tmp/memcfg1.err"
+echo "the other phases (-p 1 one dump):"
+grep -o 'image probe [0-9.]* ms\|hash [0-9.]* ms ([^)]*)\|records [0-9.]* ms' "$tmp/memcfg1.err" | sed 's/^/  /'
 
 echo "== decoder stress (no target): every fixture assembly in one $bmib MiB dump, look-alikes and templates included, no heap"
 "$bench" gen "$tmp/stress.dmp" "$bmib" "$src/fixtures/dotnet" --all 2>/dev/null

@@ -307,5 +307,24 @@ expect_rc "scan with a bad rule" 12
 run scan -R "$T/good.yar" -f json "$T/example.dmp"
 expect_rc "scan with an extra rule" 0
 
+# ---------------------------------------------------------------- PBKDF2 budget, thread budget
+run scan --kdf-budget -5 "$T/example.dmp"
+expect_rc "scan --kdf-budget with a negative count" 2
+"$MEMCFG" scan -f json "$T/example.dmp" >"$T/kdf-default" 2>/dev/null
+"$MEMCFG" scan -f json --kdf-budget 0 "$T/example.dmp" >"$T/kdf-unlimited" 2>/dev/null
+check "--kdf-budget 0 (unlimited) gives the default output" cmp -s "$T/kdf-default" "$T/kdf-unlimited"
+run scan -f json --kdf-budget 1 "$T/example.dmp"
+check "a biting --kdf-budget: Quasar's record says its derivations were skipped, Remcos decodes" py '
+import json, sys
+recs = json.load(open(sys.argv[1]))["records"]
+q = [r for r in recs if r["decoder"]["name"] == "quasar"]
+assert q and q[0]["status"] == "failed", q
+assert any("quasar used up its PBKDF2 budget" in w for w in q[0]["warnings"]), q
+assert any(r["decoder"]["name"] == "remcos" and r["status"] == "complete" for r in recs)' "$T/out"
+run scan -v -p 1 -f json "$T/example.dmp"
+check "-p 1 hashes the input on its one thread, after the decoders" grep -q 'hash [0-9.]* ms (after the decoders;' "$T/err"
+run scan -v -p 2 -f json "$T/example.dmp"
+check "-p 2 hashes one input alongside its scan" grep -q 'hash [0-9.]* ms (alongside;' "$T/err"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
