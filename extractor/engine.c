@@ -791,12 +791,15 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
     char err[256] = "out of memory";
     int src = -1;
     if (st.user_rules && st.warnings && st.jobs)
-        src = mc_scan_dump_ex(&e->db, d, deadline, &(mc_scan_cfg){.threads = threads}, &st.scan,
+        src = mc_scan_dump_ex(&e->db, d, deadline,
+                              &(mc_scan_cfg){.threads = threads, .collect_mz = true}, &st.scan,
                               ss, err, sizeof err);
     /* The probe the open left out (e->open.defer_image_probe): the decoders need every image,
-     * and the input block the warnings it may add. */
+     * and the input block the warnings it may add. The scan noted the page starts holding 'M'
+     * as it went; without a whole scan, every page is read again. */
     double t0 = mc_now();
-    md_err pe = md_probe_images(d);
+    md_err pe = src == 0 && st.scan.mz_ok ? md_probe_images_at(d, st.scan.mz, st.scan.nmz)
+                                          : md_probe_images(d);
     ph->probe = (mc_now() - t0) * 1e3;
     input_dump(res->input, d, in);
     if (src == 0 && pe != MD_OK) {

@@ -108,6 +108,11 @@ typedef struct mc_scan {
     json_t *warnings;                            /* array of strings */
     bool partial;                                /* timeout or a cap cut the scan short */
     bool timed_out;                              /* the deadline did */
+    /* With mc_scan_cfg.collect_mz: the VAs of the page starts holding 'M', ascending, taken
+     * while the scan had the pages in hand (for md_probe_images_at); mz_ok when every byte of
+     * the dump was passed over and none was left out. */
+    uint64_t *mz; size_t nmz;
+    bool mz_ok;
 } mc_scan;
 
 /* One libyara pass over the dump's runs; deadline 0 = none. Returns 0, or -1 on an internal
@@ -122,6 +127,7 @@ typedef struct mc_scan_cfg {
     unsigned threads;          /* scanning threads for this dump; 0 or 1 = the caller only */
     bool reference;            /* force the reference pass */
     uint64_t chunk;            /* bytes per work item; 0 = 16 MiB (tests use small ones) */
+    bool collect_mz;           /* fill mc_scan.mz (parallel pass only) */
 } mc_scan_cfg;
 
 /* What a scan did, for -v and the benchmark. Times are mc_now() values. */

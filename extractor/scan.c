@@ -312,6 +312,7 @@ void mc_scan_free(mc_scan *s)
         return;
     free(s->hits);
     free(s->matched);
+    free(s->mz);
     json_decref(s->warnings);
     memset(s, 0, sizeof *s);
 }
@@ -320,8 +321,12 @@ static void scan_reset(mc_scan *s)
 {
     free(s->hits);
     free(s->matched);
+    free(s->mz);
     s->hits = NULL;
     s->matched = NULL;
+    s->mz = NULL;
+    s->nmz = 0;
+    s->mz_ok = false;
     s->nhits = s->nmatched = 0;
     json_array_clear(s->warnings);
     s->partial = s->timed_out = false;
@@ -366,8 +371,36 @@ typedef struct plan {
     const mc_ruledb *db;
     const md_dump *d;
     uint64_t reach, margin, chunk;
-    bool chained, skip_zero;
+    bool chained, skip_zero, collect_mz;
 } plan;
+
+/* Page starts holding 'M' (the image finder's candidates), a growing array. */
+typedef struct vavec {
+    uint64_t *v;
+    size_t n, cap;
+    bool oom;
+} vavec;
+
+#define MZ_MAX (1u << 22)         /* more candidates than that: the finder probes on its own */
+
+static void vavec_push(vavec *a, uint64_t va)
+{
+    if (a->oom) return;
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? 2 * a->cap : 256;
+        uint64_t *p = ncap <= MZ_MAX ? realloc(a->v, ncap * sizeof *p) : NULL;
+        if (!p) { a->oom = true; return; }
+        a->v = p;
+        a->cap = ncap;
+    }
+    a->v[a->n++] = va;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
 
 static void plan_rules(plan *p)
 {
@@ -443,6 +476,7 @@ struct worker {
     int rc;                   /* first libyara error, ERROR_SUCCESS if none */
     bool timed_out, too_many;
     blist blocks;
+    vavec mz;
     pthread_t tid;
 };
 
@@ -534,6 +568,12 @@ static void run_item(worker *w, YR_SCANNER *sc, const item *it)
         else if (rc != ERROR_SUCCESS)
             w->rc = rc;
     }
+    /* The image finder's page-start probe, while the pages are mapped: every page start of the
+     * item's own VAs (all-zero ones too: item_blocks read them). */
+    if (p->collect_mz) {
+        for (uint64_t va = (it->lo + 0xfff) & ~(uint64_t)0xfff; va < it->hi; va += 0x1000)
+            if (p->d->buf[r->off + (va - r->va)] == 'M') vavec_push(&w->mz, va);
+    }
     /* The item's pages, and what its first and last reads mapped beyond its edges. */
     md_release(p->d, r->off + (s - r->va), e - s);
     md_release_around(p->d, r->off + (s - r->va));
@@ -607,7 +647,7 @@ static int reference_pass(const mc_ruledb *db, const md_dump *d, int timeout, mc
 
 /* Phase 1 on nthreads threads (the caller is one of them). */
 static int match_phase(const plan *p, unsigned nthreads, double deadline, svec *found,
-                       bool *timed_out, bool *too_many, mc_scan_stats *st)
+                       vavec *mz, bool *timed_out, bool *too_many, mc_scan_stats *st)
 {
     pool pl = {.p = p, .deadline = deadline};
     pl.items = make_items(p, &pl.nitems);
@@ -647,9 +687,15 @@ static int match_phase(const plan *p, unsigned nthreads, double deadline, svec *
             svec_push(found, w->found.v[k].idx, w->found.v[k].va, w->found.v[k].len);
         if (found->oom && rc == ERROR_SUCCESS)
             rc = ERROR_INSUFFICIENT_MEMORY;
+        for (size_t k = 0; k < w->mz.n; k++)
+            vavec_push(mz, w->mz.v[k]);
+        mz->oom |= w->mz.oom;
         free(w->found.v);
         free(w->blocks.v);
+        free(w->mz.v);
     }
+    if (mz->n > 1)
+        qsort(mz->v, mz->n, sizeof *mz->v, cmp_u64);
     free(pl.items);
     free(pl.w);
     if (found->n > 1)
@@ -740,8 +786,9 @@ static int parallel_pass(const plan *p, unsigned nthreads, double deadline, mc_s
                          mc_scan_stats *st, bool *fallback)
 {
     svec found = {0};
+    vavec mz = {0};
     bool timed_out = false, too_many = false, exact = false;
-    int rc = match_phase(p, nthreads, deadline, &found, &timed_out, &too_many, st);
+    int rc = match_phase(p, nthreads, deadline, &found, &mz, &timed_out, &too_many, st);
     st->t_matched = mc_now();
     if (rc == ERROR_SUCCESS && timed_out)
         rc = ERROR_SCAN_TIMEOUT;
@@ -756,6 +803,14 @@ static int parallel_pass(const plan *p, unsigned nthreads, double deadline, mc_s
         }
     }
     free(found.v);
+    /* Every item ran (no stop, no fallback): the candidates cover the dump. */
+    if (p->collect_mz && rc == ERROR_SUCCESS && !*fallback && !mz.oom) {
+        out->mz = mz.v;
+        out->nmz = mz.n;
+        out->mz_ok = true;
+    } else {
+        free(mz.v);
+    }
     return rc;
 }
 
@@ -782,7 +837,8 @@ int mc_scan_dump_ex(const mc_ruledb *db, const md_dump *d, double deadline,
         out->partial = out->timed_out = true;
         return 0;
     }
-    plan p = {.db = db, .d = d, .chunk = cfg && cfg->chunk ? cfg->chunk : DEFAULT_CHUNK};
+    plan p = {.db = db, .d = d, .chunk = cfg && cfg->chunk ? cfg->chunk : DEFAULT_CHUNK,
+              .collect_mz = cfg && cfg->collect_mz};
     plan_rules(&p);
     st->reach = p.reach;
     unsigned nthreads = cfg && cfg->threads > 1 ? cfg->threads : 1;

@@ -265,6 +265,27 @@ static md_err scan_region(finder *f, const md_region *r, uint8_t *tmp)
     return e;
 }
 
+/* from_scan with the page starts holding 'M' given (ascending), as a pass that read every page
+ * collected them: the same probes in the same order, without reading every page again. */
+static md_err from_list(finder *f, const uint64_t *va, size_t n, uint8_t *tmp)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->d->nregions; i++) {
+        const md_region *r = &f->d->regions[i];
+        if (r->type == MD_MEM_IMAGE && known(f, r->va)) continue;
+        md_err e = probe(f, r->va, tmp);
+        md_release_around(f->d, r->off);
+        while (k < n && va[k] <= r->va) k++;
+        for (; e == MD_OK && k < n && va[k] - r->va < r->size; k++) {
+            uint64_t off = r->off + (va[k] - r->va);
+            e = probe(f, va[k], tmp);
+            md_release_around(f->d, off);
+        }
+        if (e) return e;
+    }
+    return MD_OK;
+}
+
 static md_err from_scan(finder *f, uint8_t *tmp)
 {
     for (size_t i = 0; i < f->d->nregions; i++) {
@@ -284,7 +305,7 @@ static int cmp_image(const void *a, const void *b)
 
 /* The finder starts from the images already found (none, or those of an open that left the
  * probe for later): the probe's "known" checks then see exactly what a one-pass find sees. */
-static md_err find(md_dump *d, bool loader, bool probe)
+static md_err find(md_dump *d, bool loader, bool probe, const uint64_t *list, size_t nlist)
 {
     finder f = { .d = d };
     uint8_t *tmp = malloc(HDR_READ);
@@ -298,7 +319,7 @@ static md_err find(md_dump *d, bool loader, bool probe)
     }
     if (!e && loader) e = from_modules(&f, tmp);
     if (!e && loader) e = from_image_regions(&f, tmp);
-    if (!e && probe) e = from_scan(&f, tmp);
+    if (!e && probe) e = list ? from_list(&f, list, nlist, tmp) : from_scan(&f, tmp);
     free(tmp);
     if (e) {
         free(f.imgs);
@@ -314,16 +335,25 @@ static md_err find(md_dump *d, bool loader, bool probe)
 md_err md_find_images(md_dump *d, bool defer_probe)
 {
     d->priv->probe_pending = defer_probe;
-    return find(d, true, !defer_probe);
+    return find(d, true, !defer_probe, NULL, 0);
 }
 
 md_err md_probe_images(md_dump *d)
 {
     if (!d || !d->priv->probe_pending) return MD_OK;
     d->priv->probe_pending = false;
-    md_err e = find(d, false, true);
+    md_err e = find(d, false, true, NULL, 0);
     md_release(d, 0, d->len);
     return e;
+}
+
+md_err md_probe_images_at(md_dump *d, const uint64_t *page_va, size_t n)
+{
+    if (!d || !d->priv->probe_pending) return MD_OK;
+    if (n && !page_va) return MD_E_ARG;
+    d->priv->probe_pending = false;
+    static const uint64_t none[1];
+    return find(d, false, true, page_va ? page_va : none, n);
 }
 
 const md_image *md_image_at(const md_dump *d, uint64_t va)

@@ -181,6 +181,10 @@ void md_close(md_dump *d);
 /* The page-start probe an open with defer_image_probe left out; afterwards d->images is what an
  * open without the option gives. Does nothing when nothing is pending. */
 md_err md_probe_images(md_dump *d);
+/* The same when a pass that read every byte of the dump collected the VAs of the page starts
+ * (VA multiple of 4096) holding 'M', ascending: only those pages and the regions' first bytes are
+ * looked at again. The result is md_probe_images'. */
+md_err md_probe_images_at(md_dump *d, const uint64_t *page_va, size_t n);
 
 const char *md_strerror(md_err e);
 const char *md_format_name(md_format f);   /* "minidump", "cuckoo", "elfcore", "pe", "raw" */

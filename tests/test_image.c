@@ -139,6 +139,30 @@ START_TEST(deferred_probe_finds_what_open_finds)
     ck_assert_int_eq(md_probe_images(whole), MD_OK);
     ck_assert_uint_eq(whole->nimages, 3);
     md_close(d);
+
+    /* Given the page starts holding 'M' (as the scan collects them), the probe looks only there
+     * and finds the same; given none, only what region starts hold. */
+    for (int given = 0; given < 2; given++) {
+        ck_assert_int_eq(md_open_with(build_process, g_dump.p, g_dump.len, &o, &d, err, sizeof err), MD_OK);
+        uint64_t va[64];
+        size_t n = 0;
+        for (size_t i = 0; given && i < d->nregions; i++) {
+            const md_region *r = &d->regions[i];
+            for (uint64_t v = (r->va + 0xfff) & ~0xfffull; v < r->va + r->size; v += 0x1000)
+                if (d->buf[r->off + (v - r->va)] == 'M') {
+                    ck_assert_uint_lt(n, 64);
+                    va[n++] = v;
+                }
+        }
+        ck_assert_int_eq(md_probe_images_at(d, va, n), MD_OK);
+        ck_assert_uint_eq(d->nimages, given ? whole->nimages : 1);   /* both others start inside regions */
+        for (size_t i = 0; given && i < whole->nimages; i++) {
+            ck_assert_uint_eq(d->images[i].base, whole->images[i].base);
+            ck_assert_uint_eq(d->images[i].size, whole->images[i].size);
+            ck_assert_int_eq(d->images[i].layout, whole->images[i].layout);
+        }
+        md_close(d);
+    }
     md_close(whole);
 }
 END_TEST
