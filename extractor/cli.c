@@ -605,6 +605,9 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&r->done_cv);
     }
     pthread_mutex_unlock(&r->mu);
+    /* No input left to start: scan items of the inputs still being scanned. */
+    while (mc_engine_help(r->engine))
+        ;
     return NULL;
 }
 

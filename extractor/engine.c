@@ -42,6 +42,7 @@ struct mc_engine {
     uint64_t kdf_budget;      /* PBKDF2 rounds per decoder job (decoder.h mc_kdf_budget) */
     bool yara_held;
     unsigned threads;         /* scan-thread budget shared by concurrent mc_engine_scan calls */
+    mc_scan_helpers *helpers; /* running scans that take the threads of finished inputs */
     atomic_uint active;       /* mc_engine_scan calls in progress */
 };
 
@@ -51,6 +52,11 @@ static double process_start;
 __attribute__((constructor)) static void mark_process_start(void)
 {
     process_start = mc_now();
+}
+
+bool mc_engine_help(mc_engine *e)
+{
+    return e && mc_scan_help(e->helpers);
 }
 
 void mc_engine_set_threads(mc_engine *e, unsigned n)
@@ -182,6 +188,11 @@ int mc_engine_new(const mc_engine_opts *opts, mc_engine **out, char *err, size_t
     e->kdf_budget = o->kdf_budget ? o->kdf_budget : MC_KDF_BUDGET_DEFAULT;
     e->threads = 1;
     atomic_init(&e->active, 0);
+    e->helpers = mc_scan_helpers_new();
+    if (!e->helpers) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     double t0 = mc_now();
     if (collect_decoders(e, o, err, errlen) != 0)
         goto fail;
@@ -219,6 +230,7 @@ void mc_engine_free(mc_engine *e)
     if (e->yara_held)
         mc_yara_release();
     json_decref(e->tool);
+    mc_scan_helpers_free(e->helpers);
     free(e->known);
     free(e->dec);
     free(e->fam);
@@ -792,8 +804,10 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
     int src = -1;
     if (st.user_rules && st.warnings && st.jobs)
         src = mc_scan_dump_ex(&e->db, d, deadline,
-                              &(mc_scan_cfg){.threads = threads, .collect_mz = true}, &st.scan,
-                              ss, err, sizeof err);
+                              &(mc_scan_cfg){.threads = threads, .collect_mz = true,
+                                             .helpers = e->helpers,
+                                             .spare = e->threads > threads ? e->threads - threads : 0},
+                              &st.scan, ss, err, sizeof err);
     /* The probe the open left out (e->open.defer_image_probe): the decoders need every image,
      * and the input block the warnings it may add. The scan noted the page starts holding 'M'
      * as it went; without a whole scan, every page is read again. */

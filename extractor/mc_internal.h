@@ -128,7 +128,20 @@ typedef struct mc_scan_cfg {
     bool reference;            /* force the reference pass */
     uint64_t chunk;            /* bytes per work item; 0 = 16 MiB (tests use small ones) */
     bool collect_mz;           /* fill mc_scan.mz (parallel pass only) */
+    /* Threads with nothing else to do may join this scan through `helpers` (mc_scan_help),
+     * at most `spare` of them at once. */
+    struct mc_scan_helpers *helpers;
+    unsigned spare;
 } mc_scan_cfg;
+
+/* Where the parallel passes running now take helpers: a thread that has run out of inputs of
+ * its own (the last inputs of a batch) scans items of theirs. */
+typedef struct mc_scan_helpers mc_scan_helpers;
+mc_scan_helpers *mc_scan_helpers_new(void);
+void mc_scan_helpers_free(mc_scan_helpers *h);
+/* Join one running pass that has items left and a free place, and scan items until it has none;
+ * false at once when there is none to join. */
+bool mc_scan_help(mc_scan_helpers *h);
 
 /* What a scan did, for -v and the benchmark. Times are mc_now() values. */
 typedef struct mc_scan_stats {

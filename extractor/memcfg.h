@@ -104,6 +104,10 @@ char *mc_fingerprint(const json_t *config);
  * over a batch scans N inputs at once on one thread each. Results never depend on it. Set it
  * before the first mc_engine_scan. */
 void mc_engine_set_threads(mc_engine *e, unsigned n);
+/* For a thread that has run out of inputs of its own: scan items of an input another call is
+ * scanning (one whose scan has items left and fewer threads than the budget), until it has
+ * none; true when it did. A batch keeps its threads busy to the end this way. */
+bool mc_engine_help(mc_engine *e);
 
 #ifdef __cplusplus
 }

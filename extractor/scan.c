@@ -372,6 +372,8 @@ typedef struct plan {
     const md_dump *d;
     uint64_t reach, margin, chunk;
     bool chained, skip_zero, collect_mz;
+    mc_scan_helpers *helpers;
+    unsigned spare;
 } plan;
 
 /* Page starts holding 'M' (the image finder's candidates), a growing array. */
@@ -465,8 +467,19 @@ typedef struct pool {
     atomic_bool stop;
     double deadline;
     worker *w;
-    size_t nw;
+    size_t nw, cap;           /* workers in w[] (the helpers' under the registry's lock), places */
+    unsigned helping;         /* helpers still running (under the registry's lock) */
 } pool;
+
+/* The registry of pools that take helpers. */
+#define HELP_MAX_POOLS 64
+
+struct mc_scan_helpers {
+    pthread_mutex_t mu;
+    pthread_cond_t left;      /* a helper left its pool */
+    pool *open[HELP_MAX_POOLS];
+    size_t n;
+};
 
 struct worker {
     pool *pl;
@@ -603,6 +616,77 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+mc_scan_helpers *mc_scan_helpers_new(void)
+{
+    mc_scan_helpers *h = calloc(1, sizeof *h);
+    if (h && (pthread_mutex_init(&h->mu, NULL) != 0 || pthread_cond_init(&h->left, NULL) != 0)) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void mc_scan_helpers_free(mc_scan_helpers *h)
+{
+    if (!h)
+        return;
+    pthread_cond_destroy(&h->left);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+bool mc_scan_help(mc_scan_helpers *h)
+{
+    if (!h)
+        return false;
+    pthread_mutex_lock(&h->mu);
+    pool *pl = NULL;
+    for (size_t i = 0; i < h->n && !pl; i++) {
+        pool *c = h->open[i];
+        if (c->nw < c->cap && !atomic_load(&c->stop) && atomic_load(&c->next) < c->nitems)
+            pl = c;
+    }
+    size_t slot = 0;
+    if (pl) {
+        slot = pl->nw++;
+        pl->helping++;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (!pl)
+        return false;
+    worker_main(&pl->w[slot]);
+    pthread_mutex_lock(&h->mu);
+    pl->helping--;
+    pthread_cond_broadcast(&h->left);
+    pthread_mutex_unlock(&h->mu);
+    return true;
+}
+
+/* Open the pool to helpers; false when the registry is full (it then runs without). */
+static bool help_open(mc_scan_helpers *h, pool *pl)
+{
+    pthread_mutex_lock(&h->mu);
+    bool ok = h->n < HELP_MAX_POOLS;
+    if (ok)
+        h->open[h->n++] = pl;
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+/* Close it and wait for the helpers inside: afterwards pl->nw is final. */
+static void help_close(mc_scan_helpers *h, pool *pl)
+{
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < h->n; i++)
+        if (h->open[i] == pl) {
+            h->open[i] = h->open[--h->n];
+            break;
+        }
+    while (pl->helping)
+        pthread_cond_wait(&h->left, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
 static item *make_items(const plan *p, size_t *n)
 {
     size_t cap = 0;
@@ -646,12 +730,16 @@ static int reference_pass(const mc_ruledb *db, const md_dump *d, int timeout, mc
 }
 
 /* Phase 1 on nthreads threads (the caller is one of them). */
-static int match_phase(const plan *p, unsigned nthreads, double deadline, svec *found,
-                       vavec *mz, bool *timed_out, bool *too_many, mc_scan_stats *st)
+static int match_phase(const plan *p, unsigned nthreads, mc_scan_helpers *helpers, unsigned spare,
+                       double deadline, svec *found, vavec *mz, bool *timed_out, bool *too_many,
+                       mc_scan_stats *st)
 {
     pool pl = {.p = p, .deadline = deadline};
+    if (!helpers)
+        spare = 0;
     pl.items = make_items(p, &pl.nitems);
-    pl.w = calloc(nthreads, sizeof *pl.w);
+    pl.cap = nthreads + spare;
+    pl.w = calloc(pl.cap, sizeof *pl.w);
     if (!pl.items || !pl.w) {
         free(pl.items);
         free(pl.w);
@@ -659,19 +747,23 @@ static int match_phase(const plan *p, unsigned nthreads, double deadline, svec *
     }
     atomic_init(&pl.next, 0);
     atomic_init(&pl.stop, false);
-    pl.nw = nthreads;
     size_t started = 1;
-    for (size_t i = 0; i < nthreads; i++)
+    for (size_t i = 0; i < pl.cap; i++)
         pl.w[i].pl = &pl;
     for (; started < nthreads; started++)
         if (pthread_create(&pl.w[started].tid, NULL, worker_main, &pl.w[started]) != 0)
             break;
+    pl.nw = started;
+    /* Results do not depend on who scanned which item: they are sorted below. */
+    bool open = spare && help_open(helpers, &pl);
     worker_main(&pl.w[0]);
     for (size_t i = 1; i < started; i++)
         pthread_join(pl.w[i].tid, NULL);
-    st->threads = (unsigned)started;
+    if (open)
+        help_close(helpers, &pl);
+    st->threads = (unsigned)pl.nw;
     int rc = ERROR_SUCCESS;
-    for (size_t i = 0; i < started; i++) {
+    for (size_t i = 0; i < pl.nw; i++) {
         worker *w = &pl.w[i];
         if (w->rc != ERROR_SUCCESS && rc == ERROR_SUCCESS)
             rc = w->rc;
@@ -788,7 +880,8 @@ static int parallel_pass(const plan *p, unsigned nthreads, double deadline, mc_s
     svec found = {0};
     vavec mz = {0};
     bool timed_out = false, too_many = false, exact = false;
-    int rc = match_phase(p, nthreads, deadline, &found, &mz, &timed_out, &too_many, st);
+    int rc = match_phase(p, nthreads, p->helpers, p->spare, deadline, &found, &mz, &timed_out,
+                         &too_many, st);
     st->t_matched = mc_now();
     if (rc == ERROR_SUCCESS && timed_out)
         rc = ERROR_SCAN_TIMEOUT;
@@ -838,7 +931,8 @@ int mc_scan_dump_ex(const mc_ruledb *db, const md_dump *d, double deadline,
         return 0;
     }
     plan p = {.db = db, .d = d, .chunk = cfg && cfg->chunk ? cfg->chunk : DEFAULT_CHUNK,
-              .collect_mz = cfg && cfg->collect_mz};
+              .collect_mz = cfg && cfg->collect_mz, .helpers = cfg ? cfg->helpers : NULL,
+              .spare = cfg ? cfg->spare : 0};
     plan_rules(&p);
     st->reach = p.reach;
     unsigned nthreads = cfg && cfg->threads > 1 ? cfg->threads : 1;

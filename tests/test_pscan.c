@@ -8,6 +8,8 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +388,68 @@ START_TEST(deadline_past)
 }
 END_TEST
 
+/* Helpers joining a running scan (a batch's idle threads, mc_scan_help) change who scans which
+ * item, never the hits: a thread keeps offering help while one-thread scans with one spare place
+ * run; each equals the reference pass, and the helper got in at least once. */
+typedef struct helper_arg {
+    mc_scan_helpers *h;
+    atomic_bool done;
+    atomic_size_t joined;
+} helper_arg;
+
+static void *helper_main(void *arg)
+{
+    helper_arg *a = arg;
+    while (!atomic_load(&a->done))
+        if (mc_scan_help(a->h))
+            atomic_fetch_add(&a->joined, 1);
+    return NULL;
+}
+
+START_TEST(helpers_join_running_scans)
+{
+    mc_ruledb db;
+    compile(rules, &db);
+    layout(7);
+    fx_buf b;
+    build(&b);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    mc_scan ref;
+    mc_scan_cfg rc = {.reference = true};
+    ck_assert_int_eq(mc_scan_dump_ex(&db, d, 0, &rc, &ref, NULL, err, sizeof err), 0);
+    helper_arg a = {.h = mc_scan_helpers_new()};
+    ck_assert_ptr_nonnull(a.h);
+    ck_assert(!mc_scan_help(a.h));   /* nothing running */
+    pthread_t tid;
+    ck_assert_int_eq(pthread_create(&tid, NULL, helper_main, &a), 0);
+    unsigned most = 0;
+    for (int i = 0; i < 40; i++) {
+        mc_scan_cfg cfg = {.threads = 1, .chunk = CHUNK, .collect_mz = true, .helpers = a.h,
+                           .spare = 1};
+        mc_scan s;
+        mc_scan_stats st;
+        ck_assert_int_eq(mc_scan_dump_ex(&db, d, 0, &cfg, &s, &st, err, sizeof err), 0);
+        same_scan(&ref, &s);
+        ck_assert(s.mz_ok);
+        ck_assert_uint_le(st.threads, 2);
+        if (st.threads > most)
+            most = st.threads;
+        mc_scan_free(&s);
+    }
+    atomic_store(&a.done, true);
+    pthread_join(tid, NULL);
+    ck_assert_uint_eq(most, 2);
+    ck_assert_uint_gt(atomic_load(&a.joined), 0);
+    mc_scan_helpers_free(a.h);
+    mc_scan_free(&ref);
+    md_close(d);
+    fx_buf_free(&b);
+    mc_ruledb_free(&db);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pscan");
@@ -399,6 +463,7 @@ int main(void)
     tcase_add_test(tc, window_edge_falls_back);
     tcase_add_test(tc, chained_strings_use_reference);
     tcase_add_test(tc, deadline_past);
+    tcase_add_test(tc, helpers_join_running_scans);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
