@@ -41,6 +41,22 @@ typedef struct mc_dump_shared mc_dump_shared;
 mc_dump_shared *mc_dump_shared_new(void);
 void mc_dump_shared_free(mc_dump_shared *s);
 
+/* The heap indexes of one dump, built by the scan's threads while each chunk of the dump is in
+ * their hands (instead of one more pass over the heap when a decoder first asks). `slots`:
+ * threads that may feed it at once, each with its own slot number below it. item() takes VAs
+ * [lo, hi) of run r (chunks partition the runs; any cut, any order, any thread). finish()
+ * installs the indexes into s when every chunk was fed (complete) and no cap stood in the way;
+ * otherwise the decoders build what they need themselves, with the same result. True when the
+ * managed-heap index was installed. */
+typedef struct mc_heap_indexer mc_heap_indexer;
+mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots);
+void mc_heap_indexer_item(mc_heap_indexer *x, unsigned slot, const md_run *r, uint64_t lo,
+                          uint64_t hi);
+bool mc_heap_indexer_finish(mc_heap_indexer *x, mc_dump_shared *s, bool complete);
+void mc_heap_indexer_free(mc_heap_indexer *x);
+/* CPU time the chunks took, in ms (for -v). */
+double mc_heap_indexer_ms(const mc_heap_indexer *x);
+
 /* The PBKDF2 budget of one decoder job (one decoder on one dump), counted in PBKDF2 rounds:
  * iterations x 20-byte blocks asked for (a whole 96-byte Aes256 dk at 50,000 iterations costs
  * 250,000; a first-block confirmation 50,000). A hostile .NET image can hand the Aes256

@@ -771,7 +771,14 @@ static void state_free(scan_state *st)
 /* Where the time of one input went after its scan (the -v timing probe). */
 typedef struct phase_ms {
     double probe, decoders, hash_wait;
+    double index;             /* CPU time the scan's threads spent indexing the heap */
+    bool indexed;             /* and the decoders got that index */
 } phase_ms;
+
+static void index_item(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi)
+{
+    mc_heap_indexer_item(arg, slot, r, lo, hi);
+}
 
 static void report_timing(const mc_input *in, const mc_scan_stats *ss, const input_hash *h,
                           const phase_ms *ph, double t_open, double t_scan, double t_end, double t_in)
@@ -779,12 +786,12 @@ static void report_timing(const mc_input *in, const mc_scan_stats *ss, const inp
     double ms = 1e3;
     fprintf(stderr, "memcfg: %s: open %.1f ms, scan %.1f ms (%s, %u threads, %.1f MB in regions, "
             "%.1f MB matched, %.1f MB zero skipped, %.1f MB re-scanned for conditions; first byte "
-            "scanned %.1f ms after start), image probe %.1f ms, decoders %.1f ms, hash %.1f ms (%s; "
+            "scanned %.1f ms after start; heap index %.1f ms of it, %s), image probe %.1f ms, decoders %.1f ms, hash %.1f ms (%s; "
             "%.1f ms waited for), records %.1f ms, total %.1f ms\n",
             in->path ? in->path : "-", (t_scan - t_open) * ms, (ss->t_end - ss->t_start) * ms,
             ss->mode, ss->threads, ss->bytes / 1e6, ss->scanned / 1e6, ss->zero_skipped / 1e6,
             ss->window_bytes / 1e6, ss->t_first > 0 ? (ss->t_first - process_start) * ms : 0.0,
-            ph->probe, ph->decoders, h->ms, h->alongside ? "alongside" : "after the decoders",
+            ph->index, ph->indexed ? "used" : "not used", ph->probe, ph->decoders, h->ms, h->alongside ? "alongside" : "after the decoders",
             ph->hash_wait, (t_end - ss->t_end) * ms - ph->probe - ph->decoders - ph->hash_wait,
             (t_end - t_in) * ms);
 }
@@ -802,12 +809,16 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
     st.jobs = calloc(e->ndec ? e->ndec : 1, sizeof *st.jobs);
     char err[256] = "out of memory";
     int src = -1;
+    unsigned spare = e->threads > threads ? e->threads - threads : 0;
+    /* The scan's threads index the heap as they go (each chunk while it is in their hands). */
+    mc_heap_indexer *hx = mc_heap_indexer_new(d, (threads ? threads : 1) + spare);
     if (st.user_rules && st.warnings && st.jobs)
         src = mc_scan_dump_ex(&e->db, d, deadline,
                               &(mc_scan_cfg){.threads = threads, .collect_mz = true,
-                                             .helpers = e->helpers,
-                                             .spare = e->threads > threads ? e->threads - threads : 0},
+                                             .helpers = e->helpers, .spare = spare,
+                                             .item_fn = hx ? index_item : NULL, .item_arg = hx},
                               &st.scan, ss, err, sizeof err);
+    ph->index = mc_heap_indexer_ms(hx);
     /* The probe the open left out (e->open.defer_image_probe): the decoders need every image,
      * and the input block the warnings it may add. The scan noted the page starts holding 'M'
      * as it went; without a whole scan, every page is read again. */
@@ -822,6 +833,7 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
     }
     if (src != 0) {
         snprintf(res->error, sizeof res->error, "scan failed: %s", err);
+        mc_heap_indexer_free(hx);
         state_free(&st);
         input_hash_finish(h, res->input);
         error_record(e, res, "MC_E_SCAN");
@@ -838,6 +850,8 @@ static void scan_opened(const mc_engine *e, md_dump *d, const mc_input *in, doub
      * decoder would pass over the whole dump again. */
     st.ctx.shared = st.njobs ? mc_dump_shared_new() : NULL;
     t0 = mc_now();
+    ph->indexed = mc_heap_indexer_finish(hx, st.ctx.shared, st.scan.items_ok);
+    mc_heap_indexer_free(hx);
     run_jobs(&st, threads);
     mc_dump_shared_free(st.ctx.shared);
     st.ctx.shared = NULL;

@@ -113,6 +113,9 @@ typedef struct mc_scan {
      * the dump was passed over and none was left out. */
     uint64_t *mz; size_t nmz;
     bool mz_ok;
+    /* Every work item ran and the parallel pass stood (no stop, no fallback to the reference
+     * pass): mc_scan_cfg.item_fn saw every byte of the dump's runs. */
+    bool items_ok;
 } mc_scan;
 
 /* One libyara pass over the dump's runs; deadline 0 = none. Returns 0, or -1 on an internal
@@ -132,6 +135,12 @@ typedef struct mc_scan_cfg {
      * at most `spare` of them at once. */
     struct mc_scan_helpers *helpers;
     unsigned spare;
+    /* Called by the parallel pass for each work item once libyara is done with it, while its
+     * pages are still mapped: VAs [lo, hi) of run r (items partition the runs). `slot` (below
+     * threads + spare, one thread at a time per slot) lets the callee keep per-thread state.
+     * Valid as a whole only when mc_scan.items_ok. */
+    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi);
+    void *item_arg;
 } mc_scan_cfg;
 
 /* Where the parallel passes running now take helpers: a thread that has run out of inputs of

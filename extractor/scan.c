@@ -326,7 +326,7 @@ static void scan_reset(mc_scan *s)
     s->matched = NULL;
     s->mz = NULL;
     s->nmz = 0;
-    s->mz_ok = false;
+    s->mz_ok = s->items_ok = false;
     s->nhits = s->nmatched = 0;
     json_array_clear(s->warnings);
     s->partial = s->timed_out = false;
@@ -374,6 +374,8 @@ typedef struct plan {
     bool chained, skip_zero, collect_mz;
     mc_scan_helpers *helpers;
     unsigned spare;
+    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi);
+    void *item_arg;
 } plan;
 
 /* Page starts holding 'M' (the image finder's candidates), a growing array. */
@@ -587,6 +589,8 @@ static void run_item(worker *w, YR_SCANNER *sc, const item *it)
         for (uint64_t va = (it->lo + 0xfff) & ~(uint64_t)0xfff; va < it->hi; va += 0x1000)
             if (p->d->buf[r->off + (va - r->va)] == 'M') vavec_push(&w->mz, va);
     }
+    if (p->item_fn)
+        p->item_fn(p->item_arg, (unsigned)(w - w->pl->w), r, it->lo, it->hi);
     /* The item's pages, and what its first and last reads mapped beyond its edges. */
     md_release(p->d, r->off + (s - r->va), e - s);
     md_release_around(p->d, r->off + (s - r->va));
@@ -897,7 +901,8 @@ static int parallel_pass(const plan *p, unsigned nthreads, double deadline, mc_s
     }
     free(found.v);
     /* Every item ran (no stop, no fallback): the candidates cover the dump. */
-    if (p->collect_mz && rc == ERROR_SUCCESS && !*fallback && !mz.oom) {
+    out->items_ok = rc == ERROR_SUCCESS && !*fallback;
+    if (p->collect_mz && out->items_ok && !mz.oom) {
         out->mz = mz.v;
         out->nmz = mz.n;
         out->mz_ok = true;
@@ -932,7 +937,8 @@ int mc_scan_dump_ex(const mc_ruledb *db, const md_dump *d, double deadline,
     }
     plan p = {.db = db, .d = d, .chunk = cfg && cfg->chunk ? cfg->chunk : DEFAULT_CHUNK,
               .collect_mz = cfg && cfg->collect_mz, .helpers = cfg ? cfg->helpers : NULL,
-              .spare = cfg ? cfg->spare : 0};
+              .spare = cfg ? cfg->spare : 0, .item_fn = cfg ? cfg->item_fn : NULL,
+              .item_arg = cfg ? cfg->item_arg : NULL};
     plan_rules(&p);
     st->reach = p.reach;
     unsigned nthreads = cfg && cfg->threads > 1 ? cfg->threads : 1;

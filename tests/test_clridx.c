@@ -533,6 +533,175 @@ START_TEST(hostile_fake_headers)
 }
 END_TEST
 
+/* ---- the index fed chunk by chunk (the scan's threads) equals the one-pass build ---- */
+
+/* The one-pass index of d under the caps (0 = default), built lazily as the decoders do. */
+static mc_dump_shared *one_pass(const md_dump *d, size_t max_s, size_t max_a)
+{
+    mc_dump_shared *sh = mc_dump_shared_new();
+    mc_dump_shared_limit(sh, max_s, max_a);
+    mc_decode_ctx ctx = {.shared = sh};
+    mc_clr_index_stats st;
+    ck_assert(mc_clr_index_stats_get(&ctx, d, &st));
+    return sh;
+}
+
+typedef struct cut { const md_run *r; uint64_t lo, hi; } cut;
+
+/* The runs of d cut into chunks: mode 0 random sizes (1 byte to 64 KiB), 1 one chunk per run,
+ * 2 every `step` bytes from `from` on (a sweep of edges through one spot). */
+static size_t cut_runs(const md_dump *d, int mode, uint64_t from, uint64_t step, cut *v, size_t cap)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < d->nruns; r++) {
+        const md_run *run = &d->runs[r];
+        uint64_t lo = run->va, end = run->va + run->size;
+        while (lo < end) {
+            ck_assert_uint_lt(n, cap);
+            uint64_t len = mode == 1 ? end - lo
+                         : mode == 2 ? (lo < from ? from - lo : step)
+                         : (rnd() % 4 == 0 ? 1 + rnd() % 64 : 1 + rnd() % 65536);
+            uint64_t hi = end - lo < len ? end : lo + len;
+            v[n++] = (cut){run, lo, hi};
+            lo = hi;
+        }
+    }
+    return n;
+}
+
+/* Fed in a shuffled order to three slots, the chunks give the one-pass index (or, past a cap,
+ * nothing: the decoders then build it). */
+static void feed_and_compare(const md_dump *d, const mc_dump_shared *ref, cut *v, size_t n,
+                             size_t max_s, size_t max_a, bool fits)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rnd() % i;
+        cut t = v[i - 1]; v[i - 1] = v[j]; v[j] = t;
+    }
+    mc_heap_indexer *x = mc_heap_indexer_new(d, 3);
+    ck_assert_ptr_nonnull(x);
+    for (size_t i = 0; i < n; i++) mc_heap_indexer_item(x, (unsigned)(rnd() % 3), v[i].r, v[i].lo, v[i].hi);
+    mc_dump_shared *sh = mc_dump_shared_new();
+    mc_dump_shared_limit(sh, max_s, max_a);
+    mc_heap_indexer_finish(x, sh, true);
+    mc_heap_indexer_free(x);
+    ck_assert(sh->clr_done == fits);
+    if (fits) ck_assert_msg(mc_clr_index_same(ref->clr, sh->clr), "chunked index differs (%zu chunks)", n);
+    mc_dump_shared_free(sh);
+}
+
+static void chunked_equals_one_pass(const md_dump *d, size_t max_s, size_t max_a, bool fits, int rounds)
+{
+    mc_dump_shared *ref = one_pass(d, max_s, max_a);
+    size_t cap = 1u << 20;
+    cut *v = malloc(cap * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    feed_and_compare(d, ref, v, cut_runs(d, 1, 0, 0, v, cap), max_s, max_a, fits);
+    for (int i = 0; i < rounds; i++)
+        feed_and_compare(d, ref, v, cut_runs(d, 0, 0, 0, v, cap), max_s, max_a, fits);
+    /* without the last chunk the index is not complete: the engine says so */
+    size_t n = cut_runs(d, 1, 0, 0, v, cap);
+    mc_heap_indexer *x = mc_heap_indexer_new(d, 1);
+    for (size_t i = 0; i < n; i++) mc_heap_indexer_item(x, 0, v[i].r, v[i].lo, v[i].hi);
+    mc_dump_shared *sh = mc_dump_shared_new();
+    mc_heap_indexer_finish(x, sh, false);
+    mc_heap_indexer_free(x);
+    ck_assert(!sh->clr_done);
+    mc_dump_shared_free(sh);
+    free(v);
+    mc_dump_shared_free(ref);
+}
+
+START_TEST(chunked_index_generated_heaps)
+{
+    static heapgen g;
+    init_pool(&g, 777);
+    for (unsigned ps = 4; ps <= 8; ps += 4) {
+        size_t off[POOL];
+        for (size_t i = 0; i < POOL; i++) off[i] = SIZE_MAX;
+        fx_buf h, h2;
+        fx_buf_init(&h); fx_buf_init(&h2);
+        gen_heap(&g, &h, ps, 3000, off);
+        gen_heap(&g, &h2, ps, 500, off);
+        fx_region regs[] = {
+            {.va = 0x02000000, .data = h.p, .size = h.len, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+            {.va = 0x02000000 + h.len, .data = h2.p, .size = h2.len, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+            {.va = 0x50000000, .data = h2.p, .size = h2.len, .protect = MD_PAGE_READONLY, .type = MD_MEM_PRIVATE},
+        };
+        fx_process proc = {.pid = 5, .arch = ps == 4 ? MD_ARCH_X86 : MD_ARCH_AMD64, .regions = regs, .nregions = 3};
+        fx_buf file;
+        fx_buf_init(&file);
+        fx_minidump(&proc, FX_MD_FULL, &file);
+        md_dump *d = open_buf(&file, false, 0);
+        chunked_equals_one_pass(d, 0, 0, true, 12);
+        md_close(d);
+        /* raw: no architecture, objects 4-aligned */
+        d = open_buf(&h, true, 0x7000000);
+        chunked_equals_one_pass(d, 0, 0, true, 6);
+        md_close(d);
+        fx_buf_free(&file); fx_buf_free(&h); fx_buf_free(&h2);
+    }
+}
+END_TEST
+
+/* Key arrays and byte[64] objects at every gap around MC_CLR_PAIR_GAP, the chunk edge swept
+ * through one pair 4 bytes at a time. */
+START_TEST(chunked_index_key_pairs)
+{
+    fx_buf b;
+    fx_buf_init(&b);
+    uint8_t data[64];
+    uint64_t sweep = 0;
+    for (unsigned gap = 0; gap <= MC_CLR_PAIR_GAP + 48; gap += 8) {
+        fx_fill_noise(data, 64, 1000 + gap);
+        fx_put_clr_bytes(&b, 8, MT64, data, gap % 16 ? 16 : 32);
+        if (gap == 200) sweep = b.len;
+        fx_put_zeros(&b, gap);
+        fx_fill_noise(data, 64, 5000 + gap);
+        fx_put_clr_bytes(&b, 8, MT64, data, 64);
+        fx_put_clr_string(&b, 8, MT64, "between the pairs");
+    }
+    fx_align(&b, 0x1000);
+    md_dump *d = open_buf(&b, true, 0x10000000);
+    mc_dump_shared *ref = one_pass(d, 0, 0);
+    const uint64_t *va;
+    size_t n, paired = 0;
+    mc_decode_ctx ctx = {.shared = ref};
+    ck_assert(mc_clr_byte_arrays(&ctx, d, 64, &va, &n));
+    for (size_t i = 0; i < n; i++) paired += va[i] & 1;
+    ck_assert_uint_gt(paired, 10);            /* some pair, some do not */
+    ck_assert_uint_lt(paired, n);
+    static cut v[8192];
+    for (uint64_t at = sweep - 96; at < sweep + 400; at += 4)
+        feed_and_compare(d, ref, v, cut_runs(d, 2, 0x10000000 + at, 64 + rnd() % 700, v, 8192), 0, 0, true);
+    mc_dump_shared_free(ref);
+    md_close(d);
+    fx_buf_free(&b);
+}
+END_TEST
+
+/* Past a cap the chunks cannot tell which entries the one-pass build keeps: nothing is installed
+ * and the decoders build the capped index themselves. */
+START_TEST(chunked_index_caps)
+{
+    fx_buf b;
+    fx_buf_init(&b);
+    uint8_t data[64];
+    for (int i = 0; i < 3000; i++) {
+        fx_put_clr_string(&b, 8, MT64, "s");
+        fx_fill_noise(data, 64, 77 + (uint64_t)i);
+        fx_put_clr_bytes(&b, 8, MT64, data, 32);
+    }
+    fx_align(&b, 0x1000);
+    md_dump *d = open_buf(&b, true, 0x10000000);
+    chunked_equals_one_pass(d, 0, 0, true, 2);
+    chunked_equals_one_pass(d, 1000, 0, false, 2);   /* strings capped */
+    chunked_equals_one_pass(d, 0, 500, false, 2);    /* arrays capped */
+    md_close(d);
+    fx_buf_free(&b);
+}
+END_TEST
+
 /* ---- derived keys from the heap ---- */
 
 #define BASE 0x30000000ull
@@ -1014,6 +1183,9 @@ Suite *clridx_suite(void)
         {"heap_keys_quasar14", heap_keys_quasar14},
         {"heap_keys_quasar13", heap_keys_quasar13},
         {"quasar_leaves_aesrat_clients", quasar_leaves_aesrat_clients},
+        {"chunked_index_generated_heaps", chunked_index_generated_heaps},
+        {"chunked_index_key_pairs", chunked_index_key_pairs},
+        {"chunked_index_caps", chunked_index_caps},
         {"heap_find_many", heap_find_many},
         {"heap_find_many_equals_one_by_one", heap_find_many_equals_one_by_one},
     };

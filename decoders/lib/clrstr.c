@@ -337,8 +337,9 @@ typedef struct clr_pass {
 } clr_pass;
 
 /* Length fields at offsets [lo, hi) of the span (aligned, lo >= ps). False when the string cap
- * stopped the pass (ix->stop_va set). */
-static bool pass_range(clr_pass *cp, const mc_heap_span *sp, uint64_t lo, uint64_t hi)
+ * stopped the pass (ix->stop_va set). A dry pass indexes nothing: it only brings last_key_end up
+ * to date (what a chunk of a span needs to know of the bytes before it). */
+static bool pass_range(clr_pass *cp, const mc_heap_span *sp, uint64_t lo, uint64_t hi, bool dry)
 {
     mc_clr_index *ix = cp->ix;
     const uint8_t *p = sp->p;
@@ -356,10 +357,11 @@ static bool pass_range(clr_pass *cp, const mc_heap_span *sp, uint64_t lo, uint64
                 uint64_t obj = sp->va + o - ps;
                 bool paired = k == 2 && cp->last_key_end && obj >= cp->last_key_end &&
                               obj - cp->last_key_end <= MC_CLR_PAIR_GAP;
-                add_array(ix, k, sp->va + data, paired);
+                if (!dry) add_array(ix, k, sp->va + data, paired);
                 if (k < 2) cp->last_key_end = sp->va + data + v;
             }
         }
+        if (dry) continue;
         uint64_t term = o + 4 + 2ull * v;
         if (term + 2 > len || p[term] || p[term + 1]) continue;
         /* Chars in 1..0xFF: a NUL char stops the check, and every aligned length field inside the
@@ -432,6 +434,7 @@ static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, siz
         mc_heap_span sp;
         while (go && mc_heap_span_next(d, run, &ri, &sp)) {
             ix->bytes += sp.len;
+            cp.last_key_end = 0;          /* a key pairs with a byte[64] of its own stretch */
             md_advise_sequential(d, sp.off, sp.len);
             uint64_t o = first_len_field(&sp, 0, cp.ps, cp.al);
             while (go && o + 4 <= sp.len) {
@@ -442,7 +445,7 @@ static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, siz
                     break;
                 }
                 uint64_t hi = o + CLR_CHUNK < sp.len ? o + CLR_CHUNK : sp.len;
-                go = pass_range(&cp, &sp, o, hi);
+                go = pass_range(&cp, &sp, o, hi, false);
                 /* Done with these pages (a file mapping drops them; reread on demand). */
                 md_release(d, sp.off + (o - cp.ps), hi - (o - cp.ps));
                 o = hi;
@@ -452,6 +455,130 @@ static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, siz
     build_table(ctx, ix);
     ix->build_ms = (mc_now() - t0) * 1e3;
     return ix;
+}
+
+/* ---- the index built a chunk at a time (by the scan's threads) ---- */
+
+/* A key array ends at most 40 bytes after its length field and pairs with a byte[64] object at
+ * most MC_CLR_PAIR_GAP bytes later, which starts at most ps bytes before its length field: what
+ * decides last_key_end for a chunk lies in the bytes this far before it. */
+#define CLR_PAIR_LOOKBACK (MC_CLR_PAIR_GAP + 64u)
+
+mc_clr_index *mc_clr_part_new(const md_dump *d, uint64_t seed, size_t max_s, size_t max_a)
+{
+    mc_clr_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return NULL;
+    ix->d = d;
+    ix->seed = seed;
+    ix->max_s = max_s;
+    ix->max_a = max_a;
+    ix->complete = true;
+    return ix;
+}
+
+bool mc_clr_part_collect(mc_clr_index *part, const mc_heap_span *sp, uint64_t lo, uint64_t hi)
+{
+    clr_pass cp = {part, mc_clr_ptr_size(part->d), clr_align(part->d), 0};
+    if (!part->complete || part->arrays_capped) return false;
+    if (hi > sp->len) hi = sp->len;
+    if (lo > 0)
+        pass_range(&cp, sp, first_len_field(sp, lo > CLR_PAIR_LOOKBACK ? lo - CLR_PAIR_LOOKBACK : 0,
+                                            cp.ps, cp.al), lo, true);
+    part->bytes += hi > lo ? hi - lo : 0;
+    return pass_range(&cp, sp, first_len_field(sp, lo, cp.ps, cp.al), hi, false) &&
+           !part->arrays_capped;
+}
+
+typedef struct va_hash {
+    uint64_t va;
+    uint32_t h;
+} va_hash;
+
+static int cmp_va_hash(const void *a, const void *b)
+{
+    uint64_t x = ((const va_hash *)a)->va, y = ((const va_hash *)b)->va;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+mc_clr_index *mc_clr_merge(mc_clr_index *const *parts, size_t n, const md_dump *d, uint64_t seed,
+                           size_t max_s, size_t max_a)
+{
+    mc_clr_index *ix = mc_clr_part_new(d, seed, max_s, max_a);
+    if (!ix) return NULL;
+    size_t ns = 0, na[3] = {0};
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        const mc_clr_index *p = parts[i];
+        if (!p) continue;
+        ok &= p->complete && !p->arrays_capped && p->d == d && p->seed == seed;
+        ns += p->ns;
+        for (int k = 0; k < 3; k++) na[k] += p->na[k];
+        ix->bytes += p->bytes;
+    }
+    /* Past a cap the one-pass build keeps the entries below a VA these parts cannot tell. */
+    ok &= ns <= max_s && na[0] <= max_a && na[1] <= max_a && na[2] <= max_a;
+    va_hash *vh = ok ? malloc((ns ? ns : 1) * sizeof *vh) : NULL;
+    ix->sva = ok ? malloc((ns ? ns : 1) * sizeof *ix->sva) : NULL;
+    ix->sh = ok ? malloc((ns ? ns : 1) * sizeof *ix->sh) : NULL;
+    ok &= vh && ix->sva && ix->sh;
+    for (int k = 0; k < 3 && ok; k++) ok &= (ix->ava[k] = malloc((na[k] ? na[k] : 1) * sizeof **ix->ava)) != NULL;
+    if (!ok) {
+        free(vh);
+        mc_clr_index_free(ix);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mc_clr_index *p = parts[i];
+        if (!p) continue;
+        for (size_t e = 0; e < p->ns; e++) vh[ix->ns++] = (va_hash){p->sva[e], p->sh[e]};
+        for (int k = 0; k < 3; k++) {
+            if (p->na[k]) memcpy(ix->ava[k] + ix->na[k], p->ava[k], p->na[k] * sizeof **ix->ava);
+            ix->na[k] += p->na[k];
+        }
+    }
+    /* Every object belongs to one chunk: sorted, the entries are those of the one-pass build. */
+    qsort(vh, ix->ns, sizeof *vh, cmp_va_hash);
+    for (size_t e = 0; e < ix->ns; e++) {
+        ix->sva[e] = vh[e].va;
+        ix->sh[e] = vh[e].h;
+    }
+    free(vh);
+    for (int k = 0; k < 3; k++) qsort(ix->ava[k], ix->na[k], sizeof **ix->ava, cmp_u64);
+    build_table(NULL, ix);
+    return ix;
+}
+
+bool mc_clr_index_same(const mc_clr_index *a, const mc_clr_index *b)
+{
+    if (a->ns != b->ns || a->complete != b->complete || a->stop_va != b->stop_va ||
+        a->arrays_capped != b->arrays_capped ||
+        (a->ns && memcmp(a->sva, b->sva, a->ns * sizeof *a->sva)))
+        return false;
+    for (int k = 0; k < 3; k++)
+        if (a->na[k] != b->na[k] || (a->na[k] && memcmp(a->ava[k], b->ava[k], a->na[k] * sizeof **a->ava)))
+            return false;
+    return true;
+}
+
+bool mc_clr_index_install(mc_dump_shared *s, mc_clr_index *ix, double build_ms)
+{
+    if (!s || !ix) return false;
+    pthread_mutex_lock(&s->lock);
+    bool fits = !s->clr_done && ix->ns <= s->max_strings && ix->na[0] <= s->max_arrays &&
+                ix->na[1] <= s->max_arrays && ix->na[2] <= s->max_arrays;
+    if (fits) {
+        ix->build_ms = build_ms;
+        s->clr = ix;
+        s->clr_done = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return fits;
 }
 
 /* The dump's index, built on first use; NULL without shared state or for another dump. */

@@ -88,4 +88,21 @@ typedef struct mc_clr_index_stats {
 } mc_clr_index_stats;
 bool mc_clr_index_stats_get(const mc_decode_ctx *ctx, const md_dump *d, mc_clr_index_stats *st);
 
+/* The index built a chunk at a time, as the scan's threads pass over the dump (lib/heapidx.c).
+ * A part collects the objects whose length field lies at span offsets [lo, hi) (reading the
+ * bytes before lo that decide a byte[64]'s pairing); false once a cap was hit. Parts merged in
+ * any order and cut anywhere give the index the one-pass build gives, or NULL when the caps
+ * (or memory) make that impossible: the decoders then build it themselves. Install hands the
+ * merged index to the dump's shared state (false: it does not fit that state's caps; the caller
+ * keeps it). */
+typedef struct mc_clr_index mc_clr_index;
+mc_clr_index *mc_clr_part_new(const md_dump *d, uint64_t seed, size_t max_s, size_t max_a);
+bool mc_clr_part_collect(mc_clr_index *part, const mc_heap_span *sp, uint64_t lo, uint64_t hi);
+mc_clr_index *mc_clr_merge(mc_clr_index *const *parts, size_t n, const md_dump *d, uint64_t seed,
+                           size_t max_s, size_t max_a);
+bool mc_clr_index_install(mc_dump_shared *s, mc_clr_index *ix, double build_ms);
+/* Same entries (string objects, byte[] objects with their pairing, caps) in both: for tests. */
+bool mc_clr_index_same(const mc_clr_index *a, const mc_clr_index *b);
+void mc_clr_index_free(mc_clr_index *ix);
+
 #endif

@@ -325,6 +325,8 @@ run scan -v -p 1 -f json "$T/example.dmp"
 check "-p 1 hashes the input on its one thread, after the decoders" grep -q 'hash [0-9.]* ms (after the decoders;' "$T/err"
 run scan -v -p 2 -f json "$T/example.dmp"
 check "-p 2 hashes one input alongside its scan" grep -q 'hash [0-9.]* ms (alongside;' "$T/err"
+check "the scan's threads index the heap and the decoders use that index" \
+    grep -q 'heap index [0-9.]* ms of it, used)' "$T/err"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
