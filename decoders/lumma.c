@@ -592,7 +592,13 @@ static void report(lm_state *s, const lm_found *f, const lm_ids *ids, const char
         mc_cfg_url(c, urls[i], NULL, "c2", NULL, mc_at(f->c2[i].va, f->form));
         if (copies) heap_copy_add(copies, f->c2[i].text, urls[i]);
     }
-    if (copies && copies->n) mc_heap_find_many(s->ctx, s->d, copies->nd, 2 * copies->n, heap_copy, copies);
+    if (copies && copies->n) {
+        bool wide[2 * LM_MAX_C2];
+        for (size_t k = 0; k < 2 * copies->n; k++) wide[k] = k % 2;
+        /* heap_copy wants a NUL after each copy: the scan's host tokens answer that */
+        if (!mc_heap_find_tokens(s->ctx, s->d, copies->nd, wide, 2 * copies->n, heap_copy, copies))
+            mc_heap_find_many(s->ctx, s->d, copies->nd, 2 * copies->n, heap_copy, copies);
+    }
     free(copies);
     mc_cfg_raw(c, "c2", raw);
     mc_cfg_raw_str(c, "layout", f->layout);

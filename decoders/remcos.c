@@ -566,7 +566,8 @@ static void find_heap_copies(rc_state *s, mc_config *c, const uint8_t *pt, size_
     if (nlen < 12) return;
     rc_copies k = {s, c, len, 0, r->gen};
     mc_needle nd = {pt, nlen};
-    mc_heap_find_many(s->ctx, s->d, &nd, 1, heap_copy, &k);
+    if (!mc_heap_find_tokens(s->ctx, s->d, &nd, &(bool){false}, 1, heap_copy, &k))
+        mc_heap_find_many(s->ctx, s->d, &nd, 1, heap_copy, &k);
 }
 
 /* Field 0 starts after the last byte before the separator that cannot be part of a C2 list. */

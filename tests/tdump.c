@@ -171,3 +171,31 @@ size_t td_mark_hits(const td_mark *marks, size_t nmarks, const uint8_t *p, size_
     }
     return n;
 }
+
+mc_dump_shared *td_heap_index(const md_dump *d)
+{
+    mc_heap_indexer *x = mc_heap_indexer_new(d, 1);
+    ck_assert_ptr_nonnull(x);
+    for (size_t i = 0; i < d->nruns; i++)
+        mc_heap_indexer_item(x, 0, &d->runs[i], d->runs[i].va, d->runs[i].va + d->runs[i].size);
+    mc_dump_shared *sh = mc_dump_shared_new();
+    ck_assert_ptr_nonnull(sh);
+    mc_heap_indexer_finish(x, sh, true);
+    mc_heap_indexer_free(x);
+    return sh;
+}
+
+char *td_results_text(const mc_results *r)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; i < mc_results_count(r); i++) {
+        mc_config *c = mc_results_get(r, i);
+        json_array_append_new(all, json_pack("{sOsOsisi}", "config", mc_cfg_json(c), "provenance",
+                                             mc_cfg_provenance(c), "status", (int)mc_cfg_get_status(c),
+                                             "confidence", mc_cfg_get_confidence(c)));
+    }
+    char *t = json_dumps(all, JSON_SORT_KEYS);
+    json_decref(all);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}

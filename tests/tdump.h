@@ -13,6 +13,8 @@
 #ifndef MEMCFG_TDUMP_H
 #define MEMCFG_TDUMP_H
 
+#include "decoder.h"
+#include "mc_config.h"
 #include "testutil.h"
 
 #define TD_DLL_OFF 0x8000u
@@ -90,6 +92,12 @@ void td_process(const td_dump *d, td_proc *p);
 void td_container(const td_dump *d, int kind, fx_buf *out);
 /* One engine pass of these families (NULL, 0: all) over the dump in a container. */
 void td_scan(const td_dump *d, int kind, const char *const *families, size_t nfamilies, tu_run *r);
+
+/* The dump's shared state with the heap indexes the scan's threads would build (one chunk per
+ * run), for decoders called directly; mc_dump_shared_free() it. */
+mc_dump_shared *td_heap_index(const md_dump *d);
+/* Every config of r (JSON, provenance, status, confidence) as one text; free() it. */
+char *td_results_text(const mc_results *r);
 
 /* Hits as a rule's strings would give them: one per occurrence of each mark in p[0..len) at VA
  * va + offset, mark by mark; appended to hits[n..max). Returns the new count. */

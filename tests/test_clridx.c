@@ -1167,6 +1167,120 @@ START_TEST(heap_find_many_equals_one_by_one)
 }
 END_TEST
 
+/* mc_heap_find_tokens (the scan's host tokens) gives what mc_heap_find_many gives, for needles
+ * that are a token followed by NUL (only those matches) or by ':' and more: random heap bytes over
+ * an alphabet of host chars, '.', '/', ':', NUL and others (tokens everywhere, of every length,
+ * ASCII and UTF-16), two adjacent heap regions, an image and a read-only region holding the same
+ * bytes, the index fed in random chunks. */
+typedef struct tok_case { const char *text; bool wide; } tok_case;
+
+static bool followed_by_nul(const mc_heap_span *sp, size_t off, size_t len, bool wide)
+{
+    size_t u = wide ? 2 : 1;
+    if (off + len + u > sp->len) return false;
+    return sp->p[off + len] == 0 && (!wide || sp->p[off + len + 1] == 0);
+}
+
+typedef struct filt_log { match_log log; const mc_needle *nd; const bool *wide; const bool *all_token; } filt_log;
+
+static bool on_filtered(void *arg, size_t needle, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    filt_log *f = arg;
+    if (f->all_token[needle] && !followed_by_nul(sp, off, f->nd[needle].len, f->wide[needle])) return true;
+    return on_log(&f->log, needle, va, sp, off);
+}
+
+START_TEST(heap_find_tokens_equals_find_many)
+{
+    enum { HA = 0x50000, HB = 0x20000, NN = 12 };
+    static const char alpha[] = "ab.c:/\0\0x-1\x80 ";   /* NUL twice: strings end often */
+    uint8_t *ha = malloc(HA), *hb = malloc(HB), *img = malloc(0x10000);
+    rng_state = 0x51ed270b27ull;
+    for (size_t i = 0; i < HA + HB; i++) {
+        uint8_t c = (uint8_t)alpha[rnd() % (sizeof alpha - 1)];
+        if (i < HA) ha[i] = c; else hb[i - HA] = c;
+    }
+    /* UTF-16 stretches: the same alphabet, every other byte 0 */
+    for (size_t at = 0x1000; at + 0x800 < HA; at += 0x4000)
+        for (size_t i = 0; i < 0x400; i++) { ha[at + 2 * i] = (uint8_t)alpha[rnd() % (sizeof alpha - 1)]; ha[at + 2 * i + 1] = 0; }
+    memcpy(ha + HA - 6, "ab.cab.c", 6);                /* a token across the two regions */
+    memcpy(hb, "b.c\0", 3);
+    static const tok_case tc[NN] = {
+        {"ab.c", false}, {"b.ca", false}, {"a.bc", false}, {"ab.cab.c", false}, {"abab.c", false},
+        {"ab.c", true}, {"a.bc", true}, {"c.ab", true},
+        {"ab.c:", false}, {"ab.b:c", false}, {"ab.c:a", true}, {"b.b.:", false},
+    };
+    mc_needle nd[NN];
+    bool wide[NN], all_token[NN];
+    uint8_t wbuf[NN][32];
+    for (size_t k = 0; k < NN; k++) {
+        size_t n = strlen(tc[k].text);
+        wide[k] = tc[k].wide;
+        all_token[k] = !strchr(tc[k].text, ':');
+        if (!wide[k]) { nd[k] = (mc_needle){tc[k].text, n}; continue; }
+        for (size_t i = 0; i < n; i++) { wbuf[k][2 * i] = (uint8_t)tc[k].text[i]; wbuf[k][2 * i + 1] = 0; }
+        nd[k] = (mc_needle){wbuf[k], 2 * n};
+    }
+    /* planted copies, half of them followed by NUL (in their form) */
+    for (int i = 0; i < 600; i++) {
+        size_t k = rnd() % NN, at = rnd() % (HA + HB - 64);
+        uint8_t *p = at < HA - 64 ? ha + at : hb + (at % (HB - 64));
+        memcpy(p, nd[k].p, nd[k].len);
+        if (rnd() % 2) memset(p + nd[k].len, 0, 2);
+    }
+    memcpy(img, ha, 0x10000);
+    fx_region regs[4] = {
+        {.va = 0x400000, .data = img, .size = 0x10000, .protect = MD_PAGE_EXECUTE_READ, .type = MD_MEM_IMAGE},
+        {.va = 0x1000000, .data = ha, .size = HA, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+        {.va = 0x1000000 + HA, .data = hb, .size = HB, .protect = MD_PAGE_READWRITE, .type = MD_MEM_PRIVATE},
+        {.va = 0x3000000, .data = img, .size = 0x10000, .protect = MD_PAGE_READONLY, .type = MD_MEM_PRIVATE},
+    };
+    fx_process proc = {.pid = 9, .arch = MD_ARCH_AMD64, .regions = regs, .nregions = 4};
+    fx_buf file;
+    fx_buf_init(&file);
+    fx_minidump(&proc, FX_MD_FULL, &file);
+    md_dump *d = open_buf(&file, false, 0);
+    mc_decode_ctx ctx = {.deadline = 0};
+    /* no index: not answered */
+    match_log none = {0};
+    ck_assert(!mc_heap_find_tokens(&ctx, d, nd, wide, NN, on_log, &none));
+    static cut v[1u << 16];
+    for (int round = 0; round < 4; round++) {
+        size_t n = cut_runs(d, round ? 0 : 1, 0, 0, v, 1u << 16);
+        mc_heap_indexer *x = mc_heap_indexer_new(d, 2);
+        for (size_t i = 0; i < n; i++) mc_heap_indexer_item(x, (unsigned)(rnd() % 2), v[i].r, v[i].lo, v[i].hi);
+        mc_dump_shared *sh = mc_dump_shared_new();
+        mc_heap_indexer_finish(x, sh, true);
+        mc_heap_indexer_free(x);
+        ctx.shared = sh;
+        for (size_t sub = 1; sub <= NN; sub++) {
+            size_t first = sub == NN ? 0 : sub - 1, cnt = sub == NN ? NN : 1;   /* each alone, then all */
+            filt_log ref = {.nd = nd + first, .wide = wide + first, .all_token = all_token + first};
+            match_log got = {0};
+            mc_heap_find_many(&ctx, d, nd + first, cnt, on_filtered, &ref);
+            ck_assert(mc_heap_find_tokens(&ctx, d, nd + first, wide + first, cnt, on_log, &got));
+            ck_assert_msg(got.n == ref.log.n, "needle set %zu: %zu token matches, %zu by search", sub, got.n, ref.log.n);
+            for (size_t i = 0; i < got.n; i++) {
+                ck_assert_uint_eq(got.va[i], ref.log.va[i]);
+                ck_assert_uint_eq(got.needle[i], ref.log.needle[i]);
+            }
+            if (sub == NN) ck_assert_uint_gt(got.n, 150);
+            free(got.va); free(got.needle); free(ref.log.va); free(ref.log.needle);
+        }
+        /* a needle the tokens cannot answer: no dot, too short */
+        mc_needle bad[2] = {{"abab", 4}, {"a.b", 3}};
+        ck_assert(!mc_heap_find_tokens(&ctx, d, bad, (bool[]){false, false}, 1, on_log, &none));
+        ck_assert(!mc_heap_find_tokens(&ctx, d, bad + 1, (bool[]){false}, 1, on_log, &none));
+        ck_assert_uint_eq(none.n, 0);
+        mc_dump_shared_free(sh);
+        ctx.shared = NULL;
+    }
+    md_close(d);
+    fx_buf_free(&file);
+    free(ha); free(hb); free(img);
+}
+END_TEST
+
 Suite *clridx_suite(void)
 {
     Suite *s = suite_create("clridx");
@@ -1188,6 +1302,7 @@ Suite *clridx_suite(void)
         {"chunked_index_caps", chunked_index_caps},
         {"heap_find_many", heap_find_many},
         {"heap_find_many_equals_one_by_one", heap_find_many_equals_one_by_one},
+        {"heap_find_tokens_equals_find_many", heap_find_tokens_equals_find_many},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         TCase *tc = tcase_create(tests[i].name);

@@ -8,6 +8,7 @@
 #include "fixtures/fx.h"
 #include "fixtures/fx_native.h"
 #include "testutil.h"
+#include "tdump.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -189,6 +190,17 @@ static mc_results *decode(const md_dump *d)
     mc_decode_ctx ctx = {.deadline = 0};
     mc_hits hits = {h->v, h->n};
     ck_assert_int_eq(mc_decoder_remcos.decode(&ctx, d, &hits, res), 0);
+    /* The same with the heap indexes of the engine's scan (heap copies looked up by host token,
+     * not searched for): the same configs. */
+    mc_results *idx = mc_results_new();
+    ctx.shared = td_heap_index(d);
+    ck_assert_int_eq(mc_decoder_remcos.decode(&ctx, d, &hits, idx), 0);
+    char *a = td_results_text(res), *b = td_results_text(idx);
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    mc_results_free(idx);
+    mc_dump_shared_free(ctx.shared);
     free(h);
     return res;
 }

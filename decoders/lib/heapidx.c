@@ -1,8 +1,10 @@
 /* The heap indexes of a dump, fed chunk by chunk by the scan's threads (decoder.h). */
 #include "lib/mc_clrstr.h"
+#include "lib/mc_heaptok.h"
 #include "lib/mc_shared.h"
 #include "md_internal.h"
 
+#include <ctype.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct mc_heap_indexer {
     run_spans *runs;              /* by run index */
     uint64_t seed;
     mc_clr_index **clr;           /* per slot */
+    mc_tok_part **tok;            /* per slot */
     _Atomic uint64_t ns;          /* CPU nanoseconds in item() */
     atomic_bool failed;           /* a part hit a cap or ran out of memory */
 };
@@ -32,8 +35,9 @@ mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots)
     x->seed = ((uint64_t)arc4random() << 32 | arc4random()) ^ 0xcbf29ce484222325ull;
     x->runs = calloc(d->nruns ? d->nruns : 1, sizeof *x->runs);
     x->clr = calloc(x->slots, sizeof *x->clr);
+    x->tok = calloc(x->slots, sizeof *x->tok);
     size_t cap = 0, n = 0;
-    bool ok = x->runs && x->clr;
+    bool ok = x->runs && x->clr && x->tok;
     for (size_t r = 0; r < d->nruns && ok; r++) {
         size_t ri = d->runs[r].first_region;
         mc_heap_span sp;
@@ -52,7 +56,8 @@ mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots)
     }
     for (unsigned i = 0; i < x->slots && ok; i++)
         ok = (x->clr[i] = mc_clr_part_new(d, x->seed, MC_CLR_INDEX_MAX_STRINGS,
-                                          MC_CLR_INDEX_MAX_ARRAYS)) != NULL;
+                                          MC_CLR_INDEX_MAX_ARRAYS)) != NULL &&
+             (x->tok[i] = mc_tok_part_new(MC_HEAP_TOKENS_MAX)) != NULL;
     if (!ok) {
         mc_heap_indexer_free(x);
         return NULL;
@@ -86,7 +91,7 @@ void mc_heap_indexer_item(mc_heap_indexer *x, unsigned slot, const md_run *r, ui
         if (sp->va >= hi || sp->va + sp->len <= lo) continue;
         uint64_t a = lo > sp->va ? lo - sp->va : 0;
         uint64_t b = hi - sp->va < sp->len ? hi - sp->va : sp->len;
-        ok = mc_clr_part_collect(x->clr[slot], sp, a, b);
+        ok = mc_clr_part_collect(x->clr[slot], sp, a, b) && mc_tok_collect(x->tok[slot], sp, a, b);
     }
     if (!ok) atomic_store(&x->failed, true);
     atomic_fetch_add(&x->ns, cpu_ns() - t0);
@@ -97,9 +102,18 @@ bool mc_heap_indexer_finish(mc_heap_indexer *x, mc_dump_shared *s, bool complete
     if (!x || !s || !complete || atomic_load(&x->failed)) return false;
     uint64_t t0 = cpu_ns();
     mc_clr_index *ix = mc_clr_merge(x->clr, x->slots, x->d, x->seed, s->max_strings, s->max_arrays);
+    mc_tok_index *tk = mc_tok_merge(x->tok, x->slots, x->seed);
     double ms = (double)(atomic_load(&x->ns) + (cpu_ns() - t0)) / 1e6;
     bool in = ix && mc_clr_index_install(s, ix, ms);
     if (!in) mc_clr_index_free(ix);
+    pthread_mutex_lock(&s->lock);
+    if (!s->tok) {
+        s->tok = tk;
+        s->tok_dump = x->d;
+        tk = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    mc_tok_index_free(tk);
     return in;
 }
 
@@ -112,8 +126,113 @@ void mc_heap_indexer_free(mc_heap_indexer *x)
 {
     if (!x) return;
     for (unsigned i = 0; x->clr && i < x->slots; i++) mc_clr_index_free(x->clr[i]);
+    for (unsigned i = 0; x->tok && i < x->slots; i++) mc_tok_part_free(x->tok[i]);
     free(x->clr);
+    free(x->tok);
     free(x->runs);
     free(x->spans);
     free(x);
+}
+
+/* ---- lookups of host tokens (mc_heaptok.h) in place of a pass over the heap ---- */
+
+/* The heap stretch holding va, or false. */
+static bool span_at(const md_dump *d, uint64_t va, mc_heap_span *sp)
+{
+    const md_run *run = md_run_at(d, va);
+    if (!run) return false;
+    size_t ri = run->first_region;
+    while (mc_heap_span_next(d, run, &ri, sp)) {
+        if (va < sp->va) return false;
+        if (va - sp->va < sp->len) return true;
+    }
+    return false;
+}
+
+typedef struct tok_match {
+    uint64_t va;
+    size_t k;
+} tok_match;
+
+typedef struct tok_found {
+    tok_match *v;
+    size_t n, cap;
+    size_t k;
+    bool oom;
+} tok_found;
+
+static bool tok_add(void *arg, uint64_t va)
+{
+    tok_found *f = arg;
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? 2 * f->cap : 64;
+        tok_match *v = nc <= MC_HEAP_TOKEN_MATCHES ? realloc(f->v, nc * sizeof *v) : NULL;
+        if (!v) { f->oom = true; return false; }
+        f->v = v;
+        f->cap = nc;
+    }
+    f->v[f->n++] = (tok_match){va, f->k};
+    return true;
+}
+
+static int cmp_tok_match(const void *a, const void *b)
+{
+    const tok_match *x = a, *y = b;
+    if (x->va != y->va) return x->va < y->va ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* The token a needle starts with: its chars in text[], their count, and the terminator after
+ * them (0 when the needle is all token). False when the needle cannot be looked up. */
+static bool needle_token(const mc_needle *nd, bool wide, char *text, size_t *n, char *term)
+{
+    const uint8_t *p = nd->p;
+    size_t u = wide ? 2 : 1, chars = nd->len / u, i = 0;
+    if (nd->len % u) return false;
+    for (; i < chars && i < MC_TOK_MAX_RUN; i++) {
+        uint8_t c = p[i * u];
+        if ((wide && p[i * u + 1]) || !(isalnum(c) || c == '.' || c == '-' || c == '_' || c == '/')) break;
+        text[i] = (char)c;
+    }
+    *n = i;
+    if (i == chars) { *term = 0; return true; }
+    uint8_t c = p[i * u];
+    *term = (char)c;
+    return (c == 0 || c == ':') && (!wide || p[i * u + 1] == 0);
+}
+
+bool mc_heap_find_tokens(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd,
+                         const bool *wide, size_t n, mc_heap_match_fn cb, void *arg)
+{
+    mc_dump_shared *s = ctx ? ctx->shared : NULL;
+    if (!s || n == 0) return false;
+    pthread_mutex_lock(&s->lock);
+    const mc_tok_index *ix = s->tok_dump == d ? s->tok : NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (!ix) return false;
+    tok_found f = {0};
+    bool ok = true;
+    for (size_t k = 0; k < n && ok; k++) {
+        char text[MC_TOK_MAX_RUN], term;
+        size_t tn;
+        f.k = k;
+        ok = needle_token(&nd[k], wide[k], text, &tn, &term) &&
+             mc_tok_find(ix, d, text, tn, wide[k], term, tok_add, &f) && !f.oom;
+    }
+    if (!ok) {
+        free(f.v);
+        return false;
+    }
+    /* mc_heap_find_many's order: by VA, needle order at one VA */
+    if (f.n > 1) qsort(f.v, f.n, sizeof *f.v, cmp_tok_match);
+    for (size_t i = 0; i < f.n; i++) {
+        const mc_needle *x = &nd[f.v[i].k];
+        mc_heap_span sp;
+        if (!span_at(d, f.v[i].va, &sp)) continue;
+        size_t off = (size_t)(f.v[i].va - sp.va);
+        if (x->len > sp.len - off || memcmp(sp.p + off, x->p, x->len) != 0) continue;
+        if (!cb(arg, f.v[i].k, f.v[i].va, &sp, off)) break;
+    }
+    free(f.v);
+    return true;
 }

@@ -69,6 +69,18 @@ typedef bool (*mc_heap_match_fn)(void *arg, size_t needle, uint64_t va, const mc
 void mc_heap_find_many(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd, size_t n,
                        mc_heap_match_fn cb, void *arg);
 
+/* mc_heap_find_many answered from the host tokens the scan's threads indexed (mc_heaptok.h),
+ * without a pass over the heap. Needle k is in UTF-16LE form when wide[k]. Each needle starts
+ * with 4 to 255 host chars holding a '.', followed either by NUL or ':' inside the needle
+ * ("host:port..."), or by nothing: then only matches followed by NUL (in the needle's form) are
+ * reported, so the caller must want only those. Otherwise cb sees what mc_heap_find_many would
+ * give it, in the same order. False (cb not called) when the dump has no such index or a needle
+ * does not qualify: search with mc_heap_find_many then. */
+bool mc_heap_find_tokens(const mc_decode_ctx *ctx, const md_dump *d, const mc_needle *nd,
+                         const bool *wide, size_t n, mc_heap_match_fn cb, void *arg);
+#define MC_HEAP_TOKENS_MAX (4u << 20)       /* host tokens indexed per dump and thread (64 MiB) */
+#define MC_HEAP_TOKEN_MATCHES (1u << 20)    /* token matches one lookup gathers */
+
 /* The indexed byte[len] objects (len 16, 32 or 64): data VAs in VA order in *va (owned by the
  * index, valid while ctx->shared lives). Bit 0 of an entry is set when a byte[16] or byte[32]
  * ends at most MC_CLR_PAIR_GAP bytes before the object (a key allocated just before it); clear it

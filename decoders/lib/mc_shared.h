@@ -34,6 +34,10 @@ struct mc_dump_shared {
     bool clr_done;                 /* the build ran (clr may still be NULL: out of memory) */
     mc_clr_index *clr;
     size_t max_strings, max_arrays;  /* index caps (mc_clrstr.h defaults; tests lower them) */
+    /* The host tokens of the heap (mc_heaptok.h), when the scan's threads collected them (never
+     * built later: without it, decoders search the heap); under lock. */
+    struct mc_tok_index *tok;
+    const md_dump *tok_dump;
 
     pthread_mutex_t memo_lock;
     mc_shared_memo memo[MC_SHARED_MEMO];

@@ -1,4 +1,5 @@
 /* Per-dump shared state (mc_shared.h). */
+#include "lib/mc_heaptok.h"
 #include "lib/mc_shared.h"
 #include "lib/mc_clrstr.h"
 
@@ -27,6 +28,7 @@ void mc_dump_shared_free(mc_dump_shared *s)
 {
     if (!s) return;
     mc_clr_index_free(s->clr);
+    mc_tok_index_free(s->tok);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->memo_lock);
     free(s);
