@@ -52,6 +52,10 @@ typedef struct mc_heap_indexer mc_heap_indexer;
 mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots);
 void mc_heap_indexer_item(mc_heap_indexer *x, unsigned slot, const md_run *r, uint64_t lo,
                           uint64_t hi);
+/* The same chunk, to be indexed by finish() only if the indexes are installed at all (a dump
+ * without hits gets no decoders, and so no index). */
+void mc_heap_indexer_later(mc_heap_indexer *x, unsigned slot, const md_run *r, uint64_t lo,
+                           uint64_t hi);
 bool mc_heap_indexer_finish(mc_heap_indexer *x, mc_dump_shared *s, bool complete);
 void mc_heap_indexer_free(mc_heap_indexer *x);
 /* CPU time the chunks took, in ms (for -v). */

@@ -775,9 +775,15 @@ typedef struct phase_ms {
     bool indexed;             /* and the decoders got that index */
 } phase_ms;
 
-static void index_item(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi)
+/* Until a rule's string matches, no decoder may run on this dump: the chunks scanned before are
+ * indexed only when one will (mc_heap_indexer_finish), so a dump without hits pays nothing. */
+static void index_item(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi,
+                       bool matched)
 {
-    mc_heap_indexer_item(arg, slot, r, lo, hi);
+    if (matched)
+        mc_heap_indexer_item(arg, slot, r, lo, hi);
+    else
+        mc_heap_indexer_later(arg, slot, r, lo, hi);
 }
 
 static void report_timing(const mc_input *in, const mc_scan_stats *ss, const input_hash *h,

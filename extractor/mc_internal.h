@@ -137,9 +137,11 @@ typedef struct mc_scan_cfg {
     unsigned spare;
     /* Called by the parallel pass for each work item once libyara is done with it, while its
      * pages are still mapped: VAs [lo, hi) of run r (items partition the runs). `slot` (below
-     * threads + spare, one thread at a time per slot) lets the callee keep per-thread state.
+     * threads + spare, one thread at a time per slot) lets the callee keep per-thread state;
+     * `matched`: some string of the rules has matched in this dump so far (this item included).
      * Valid as a whole only when mc_scan.items_ok. */
-    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi);
+    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi,
+                    bool matched);
     void *item_arg;
 } mc_scan_cfg;
 

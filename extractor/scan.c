@@ -374,7 +374,8 @@ typedef struct plan {
     bool chained, skip_zero, collect_mz;
     mc_scan_helpers *helpers;
     unsigned spare;
-    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi);
+    void (*item_fn)(void *arg, unsigned slot, const md_run *r, uint64_t lo, uint64_t hi,
+                    bool matched);
     void *item_arg;
 } plan;
 
@@ -467,6 +468,7 @@ typedef struct pool {
     size_t nitems;
     atomic_size_t next;
     atomic_bool stop;
+    atomic_bool matched;      /* some worker has found a string match */
     double deadline;
     worker *w;
     size_t nw, cap;           /* workers in w[] (the helpers' under the registry's lock), places */
@@ -589,8 +591,12 @@ static void run_item(worker *w, YR_SCANNER *sc, const item *it)
         for (uint64_t va = (it->lo + 0xfff) & ~(uint64_t)0xfff; va < it->hi; va += 0x1000)
             if (p->d->buf[r->off + (va - r->va)] == 'M') vavec_push(&w->mz, va);
     }
-    if (p->item_fn)
-        p->item_fn(p->item_arg, (unsigned)(w - w->pl->w), r, it->lo, it->hi);
+    if (p->item_fn) {
+        if (w->found.n)
+            atomic_store(&w->pl->matched, true);
+        p->item_fn(p->item_arg, (unsigned)(w - w->pl->w), r, it->lo, it->hi,
+                   atomic_load(&w->pl->matched));
+    }
     /* The item's pages, and what its first and last reads mapped beyond its edges. */
     md_release(p->d, r->off + (s - r->va), e - s);
     md_release_around(p->d, r->off + (s - r->va));
@@ -751,6 +757,7 @@ static int match_phase(const plan *p, unsigned nthreads, mc_scan_helpers *helper
     }
     atomic_init(&pl.next, 0);
     atomic_init(&pl.stop, false);
+    atomic_init(&pl.matched, false);
     size_t started = 1;
     for (size_t i = 0; i < pl.cap; i++)
         pl.w[i].pl = &pl;

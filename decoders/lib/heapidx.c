@@ -14,6 +14,11 @@ typedef struct run_spans {
     size_t first, n;              /* the run's heap stretches: spans[first, first + n) */
 } run_spans;
 
+typedef struct pending {
+    struct { const md_run *r; uint64_t lo, hi; } *v;
+    size_t n, cap;
+} pending;
+
 struct mc_heap_indexer {
     const md_dump *d;
     unsigned slots;
@@ -23,6 +28,7 @@ struct mc_heap_indexer {
     mc_clr_index **clr;           /* per slot */
     mc_tok_part **tok;            /* per slot */
     _Atomic uint64_t ns;          /* CPU nanoseconds in item() */
+    pending *later;               /* per slot: chunks left for finish() */
     atomic_bool failed;           /* a part hit a cap or ran out of memory */
 };
 
@@ -36,8 +42,9 @@ mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots)
     x->runs = calloc(d->nruns ? d->nruns : 1, sizeof *x->runs);
     x->clr = calloc(x->slots, sizeof *x->clr);
     x->tok = calloc(x->slots, sizeof *x->tok);
+    x->later = calloc(x->slots, sizeof *x->later);
     size_t cap = 0, n = 0;
-    bool ok = x->runs && x->clr && x->tok;
+    bool ok = x->runs && x->clr && x->tok && x->later;
     for (size_t r = 0; r < d->nruns && ok; r++) {
         size_t ri = d->runs[r].first_region;
         mc_heap_span sp;
@@ -97,9 +104,42 @@ void mc_heap_indexer_item(mc_heap_indexer *x, unsigned slot, const md_run *r, ui
     atomic_fetch_add(&x->ns, cpu_ns() - t0);
 }
 
+void mc_heap_indexer_later(mc_heap_indexer *x, unsigned slot, const md_run *r, uint64_t lo,
+                           uint64_t hi)
+{
+    if (!x || slot >= x->slots) {
+        if (x) atomic_store(&x->failed, true);
+        return;
+    }
+    pending *p = &x->later[slot];
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? 2 * p->cap : 64;
+        void *v = realloc(p->v, nc * sizeof *p->v);
+        if (!v) {
+            atomic_store(&x->failed, true);
+            return;
+        }
+        p->v = v;
+        p->cap = nc;
+    }
+    p->v[p->n].r = r;
+    p->v[p->n].lo = lo;
+    p->v[p->n++].hi = hi;
+}
+
 bool mc_heap_indexer_finish(mc_heap_indexer *x, mc_dump_shared *s, bool complete)
 {
     if (!x || !s || !complete || atomic_load(&x->failed)) return false;
+    for (unsigned i = 0; i < x->slots; i++) {
+        const pending *p = &x->later[i];
+        for (size_t k = 0; k < p->n && !atomic_load(&x->failed); k++) {
+            const md_run *r = p->v[k].r;
+            md_advise_sequential(x->d, r->off + (p->v[k].lo - r->va), p->v[k].hi - p->v[k].lo);
+            mc_heap_indexer_item(x, i, r, p->v[k].lo, p->v[k].hi);
+            md_release(x->d, r->off + (p->v[k].lo - r->va), p->v[k].hi - p->v[k].lo);
+        }
+    }
+    if (atomic_load(&x->failed)) return false;
     uint64_t t0 = cpu_ns();
     mc_clr_index *ix = mc_clr_merge(x->clr, x->slots, x->d, x->seed, s->max_strings, s->max_arrays);
     mc_tok_index *tk = mc_tok_merge(x->tok, x->slots, x->seed);
@@ -127,6 +167,8 @@ void mc_heap_indexer_free(mc_heap_indexer *x)
     if (!x) return;
     for (unsigned i = 0; x->clr && i < x->slots; i++) mc_clr_index_free(x->clr[i]);
     for (unsigned i = 0; x->tok && i < x->slots; i++) mc_tok_part_free(x->tok[i]);
+    for (unsigned i = 0; x->later && i < x->slots; i++) free(x->later[i].v);
+    free(x->later);
     free(x->clr);
     free(x->tok);
     free(x->runs);

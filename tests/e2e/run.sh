@@ -327,6 +327,8 @@ run scan -v -p 2 -f json "$T/example.dmp"
 check "-p 2 hashes one input alongside its scan" grep -q 'hash [0-9.]* ms (alongside;' "$T/err"
 check "the scan's threads index the heap and the decoders use that index" \
     grep -q 'heap index [0-9.]* ms of it, used)' "$T/err"
+run scan -v -p 2 -f json "$T/plain.bin"
+check "a dump without a string match is not indexed" grep -q 'heap index 0.0 ms of it, not used)' "$T/err"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
