@@ -25,9 +25,13 @@ static void digest_hex(const void *p, size_t n, char out[65])
 {
     unsigned char md[32];
     unsigned int len = 0;
+    static const char hex[] = "0123456789abcdef";
     EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
 }
 
 static void digest_tagged(const char *tag, const char *p, size_t n, char out[65])

@@ -958,19 +958,23 @@ long md_read_cstr(const md_dump *d, uint64_t va, char *dst, size_t max)
 /* Encode one code point; false when dst has no room for it and the terminator. */
 static bool put_utf8(uint32_t cp, char *dst, size_t dstsz, size_t *n)
 {
-    uint8_t tmp[4];
-    size_t k;
-    if (cp < 0x80) { tmp[0] = (uint8_t)cp; k = 1; }
-    else if (cp < 0x800) { tmp[0] = (uint8_t)(0xc0 | cp >> 6); tmp[1] = (uint8_t)(0x80 | (cp & 0x3f)); k = 2; }
-    else if (cp < 0x10000) {
-        tmp[0] = (uint8_t)(0xe0 | cp >> 12); tmp[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        tmp[2] = (uint8_t)(0x80 | (cp & 0x3f)); k = 3;
-    } else {
-        tmp[0] = (uint8_t)(0xf0 | cp >> 18); tmp[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        tmp[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)); tmp[3] = (uint8_t)(0x80 | (cp & 0x3f)); k = 4;
-    }
+    /* Bytes go straight to dst (no staging array and memcpy: this runs once per UTF-16 unit of
+     * every module name, and under ASan the copy cost more than the encoding). */
+    size_t k = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
     if (*n + k >= dstsz) return false;
-    memcpy(dst + *n, tmp, k);
+    uint8_t *o = (uint8_t *)dst + *n;
+    switch (k) {
+    case 1: o[0] = (uint8_t)cp; break;
+    case 2: o[0] = (uint8_t)(0xc0 | cp >> 6); o[1] = (uint8_t)(0x80 | (cp & 0x3f)); break;
+    case 3:
+        o[0] = (uint8_t)(0xe0 | cp >> 12); o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        break;
+    default:
+        o[0] = (uint8_t)(0xf0 | cp >> 18); o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+        o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)); o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+        break;
+    }
     *n += k;
     return true;
 }

@@ -1,31 +1,86 @@
 /* The PE reader for images in dumps (decoders/lib/mc_pe.h), resources included. The input is a
  * raw region at FZ_BASE opened in both layouts; every section, conversion and resource leaf is
- * visited, then mc_pe_res_find runs for each lookup the walk showed a candidate leaf for. (A
- * lookup without one is a second identical traversal that cannot match: hostile resource trees
- * reach tens of thousands of entries, and those repeats were 60% of this harness's time.) */
+ * visited. mc_pe_res_find is then checked against the walk: it is the same traversal stopped at
+ * the first leaf its keys match, so each lookup the walk saw a match for must find exactly that
+ * leaf, and a lookup the walk saw no match for must find nothing. The lookup always runs when
+ * the walk found a match (it stops there); without one it runs only for walks of at most
+ * FZ_FULL_FIND entries: a miss is a second complete traversal (up to MC_PE_RES_MAX_WALK = 65536
+ * entries of a hostile tree) that reads nothing the walk did not; the lookups were 28% of this
+ * harness's time on the grown corpus. */
 #include "fuzz_common.h"
 #include "lib/mc_pe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define FZ_FULL_FIND 512u
+
+/* The two lookups the decoders make (mc_pe_res_find arguments). */
+typedef struct fz_find {
+    uint32_t type_id;
+    const char *type_name;
+    const char *name;
+} fz_find;
+static const fz_find finds[2] = {{MC_RT_RCDATA, NULL, "SETTINGS"}, {0, "RCDATA", NULL}};
 
 typedef struct res_walk {
     const mc_pe *pe;
     unsigned n;
-    bool rcdata_named;        /* a leaf of type id RT_RCDATA with a named name */
-    bool named_type;          /* a leaf with a named type */
+    bool seen[2];             /* finds[i] matched a leaf; first[i] is the first one */
+    mc_pe_res first[2];
 } res_walk;
+
+/* The documented matching rule of mc_pe_res_find (ASCII case-insensitive names; id 0 with no
+ * name matches anything), written out independently of the library's. */
+static bool key_is(const mc_res_key *k, uint32_t id, const char *name)
+{
+    if (name)
+        return k->named && strcasecmp(k->name, name) == 0;
+    return id == 0 || (!k->named && k->id == id);
+}
 
 static bool on_res(const mc_pe_res *r, void *arg)
 {
     res_walk *w = arg;
-    w->rcdata_named |= !r->type.named && r->type.id == MC_RT_RCDATA && r->name.named;
-    w->named_type |= r->type.named;
+    for (int i = 0; i < 2; i++)
+        if (!w->seen[i] && key_is(&r->type, finds[i].type_id, finds[i].type_name) &&
+            key_is(&r->name, 0, finds[i].name)) {
+            w->seen[i] = true;
+            w->first[i] = *r;
+        }
     fz_sink += r->size + r->va + strlen(r->type.name) + strlen(r->name.name);
     uint8_t b = 0;
     if (r->size)
         fz_sink += md_read_u8(w->pe->dump, r->va, &b) + b;
     return ++w->n < 100000;
+}
+
+static bool same_key(const mc_res_key *a, const mc_res_key *b)
+{
+    return a->named == b->named && (a->named ? strcmp(a->name, b->name) == 0 : a->id == b->id);
+}
+
+static void check_find(const mc_pe *pe, const res_walk *w, const mc_pe_res_stats *st)
+{
+    for (int i = 0; i < 2; i++) {
+        if (!w->seen[i] && st->entries > FZ_FULL_FIND)
+            continue;
+        mc_pe_res r;
+        memset(&r, 0, sizeof r);
+        bool found = mc_pe_res_find(pe, finds[i].type_id, finds[i].type_name, 0, finds[i].name, &r);
+        const mc_pe_res *f = &w->first[i];
+        if (found != w->seen[i] ||
+            (found && !(same_key(&r.type, &f->type) && same_key(&r.name, &f->name) &&
+                        r.lang == f->lang && r.data_rva == f->data_rva && r.size == f->size &&
+                        r.va == f->va))) {
+            fprintf(stderr, "fuzz: mc_pe_res_find #%d disagrees with the walk (found %d, walk %d)\n",
+                    i, found, w->seen[i]);
+            abort();
+        }
+        fz_sink += r.size;
+    }
 }
 
 static void walk_pe(const mc_pe *pe)
@@ -45,11 +100,7 @@ static void walk_pe(const mc_pe *pe)
     res_walk w = {.pe = pe};
     mc_pe_res_stats st = {0};
     fz_sink += mc_pe_res_walk(pe, on_res, &w, &st) + st.dirs + st.leaves + st.cycle;
-    mc_pe_res r;
-    if (w.rcdata_named)
-        fz_sink += mc_pe_res_find(pe, MC_RT_RCDATA, NULL, 0, "SETTINGS", &r);
-    if (w.named_type)
-        fz_sink += mc_pe_res_find(pe, 0, "RCDATA", 0, NULL, &r);
+    check_find(pe, &w, &st);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
