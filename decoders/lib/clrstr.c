@@ -415,17 +415,17 @@ static void build_table(const mc_decode_ctx *ctx, mc_clr_index *ix)
     }
 }
 
+uint64_t mc_clr_seed(void)
+{
+    return ((uint64_t)arc4random() << 32 | arc4random()) ^ 0xcbf29ce484222325ull;
+}
+
 static mc_clr_index *index_build(const mc_decode_ctx *ctx, const md_dump *d, size_t max_s,
                                  size_t max_a)
 {
     double t0 = mc_now();
-    mc_clr_index *ix = calloc(1, sizeof *ix);
+    mc_clr_index *ix = mc_clr_part_new(d, mc_clr_seed(), max_s, max_a);
     if (!ix) return NULL;
-    ix->d = d;
-    ix->max_s = max_s;
-    ix->max_a = max_a;
-    ix->complete = true;
-    ix->seed = ((uint64_t)arc4random() << 32 | arc4random()) ^ 0xcbf29ce484222325ull;
     clr_pass cp = {ix, mc_clr_ptr_size(d), clr_align(d), 0};
     bool go = true;
     for (size_t r = 0; r < d->nruns && go; r++) {

@@ -4,7 +4,6 @@
 #include "lib/mc_shared.h"
 #include "md_internal.h"
 
-#include <ctype.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,7 @@ mc_heap_indexer *mc_heap_indexer_new(const md_dump *d, unsigned slots)
     if (!x) return NULL;
     x->d = d;
     x->slots = slots ? slots : 1;
-    x->seed = ((uint64_t)arc4random() << 32 | arc4random()) ^ 0xcbf29ce484222325ull;
+    x->seed = mc_clr_seed();
     x->runs = calloc(d->nruns ? d->nruns : 1, sizeof *x->runs);
     x->clr = calloc(x->slots, sizeof *x->clr);
     x->tok = calloc(x->slots, sizeof *x->tok);
@@ -233,7 +232,7 @@ static bool needle_token(const mc_needle *nd, bool wide, char *text, size_t *n, 
     if (nd->len % u) return false;
     for (; i < chars && i < MC_TOK_MAX_RUN; i++) {
         uint8_t c = p[i * u];
-        if ((wide && p[i * u + 1]) || !(isalnum(c) || c == '.' || c == '-' || c == '_' || c == '/')) break;
+        if ((wide && p[i * u + 1]) || !mc_tok_host_char(c)) break;
         text[i] = (char)c;
     }
     *n = i;

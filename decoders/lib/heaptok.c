@@ -25,11 +25,6 @@ struct mc_tok_index {
     uint64_t seed;
 };
 
-static inline bool host_char(uint8_t c)
-{
-    return (uint8_t)((c | 0x20) - 'a') < 26 || (uint8_t)(c - '0') < 10 || c == '.' || c == '-' ||
-           c == '_' || c == '/';
-}
 
 /* ---- parts ---- */
 
@@ -86,7 +81,7 @@ static bool emit_ascii(mc_tok_part *pt, const mc_heap_span *sp, uint64_t e)
     const uint8_t *p = sp->p;
     uint64_t stop = e > MC_TOK_MAX_RUN ? e - MC_TOK_MAX_RUN : 0, i = e - 4;
     bool dot = p[i] == '.' || p[i + 1] == '.' || p[i + 2] == '.' || p[i + 3] == '.';
-    while (i > stop && host_char(p[i - 1])) {
+    while (i > stop && mc_tok_host_char(p[i - 1])) {
         i--;
         dot |= p[i] == '.';
     }
@@ -103,7 +98,7 @@ static bool emit_wide(mc_tok_part *pt, const mc_heap_span *sp, uint64_t e)
     uint64_t i = e - 8;
     unsigned cnt = 4;
     bool dot = p[e - 8] == '.' || p[e - 6] == '.' || p[e - 4] == '.' || p[e - 2] == '.';
-    while (cnt < MC_TOK_MAX_RUN && i >= 2 && p[i - 1] == 0 && host_char(p[i - 2])) {
+    while (cnt < MC_TOK_MAX_RUN && i >= 2 && p[i - 1] == 0 && mc_tok_host_char(p[i - 2])) {
         i -= 2;
         cnt++;
         dot |= p[i] == '.';
@@ -116,15 +111,15 @@ static bool emit_wide(mc_tok_part *pt, const mc_heap_span *sp, uint64_t e)
 
 static inline bool ascii_at(const uint8_t *p, uint64_t e)
 {
-    return (p[e] == 0 || p[e] == ':') && host_char(p[e - 1]) && host_char(p[e - 2]) &&
-           host_char(p[e - 3]) && host_char(p[e - 4]);
+    return (p[e] == 0 || p[e] == ':') && mc_tok_host_char(p[e - 1]) && mc_tok_host_char(p[e - 2]) &&
+           mc_tok_host_char(p[e - 3]) && mc_tok_host_char(p[e - 4]);
 }
 
 static inline bool wide_at(const uint8_t *p, uint64_t e)
 {
     if ((p[e] != 0 && p[e] != ':') || p[e + 1] != 0) return false;
     for (unsigned k = 2; k <= 8; k += 2)
-        if (!host_char(p[e - k]) || p[e - k + 1] != 0) return false;
+        if (!mc_tok_host_char(p[e - k]) || p[e - k + 1] != 0) return false;
     return true;
 }
 
@@ -526,7 +521,7 @@ bool mc_tok_find(const mc_tok_index *ix, const md_dump *d, const char *text, siz
     if (term != 0 && term != ':') return false;
     bool dot = false;
     for (size_t i = 0; i < n; i++) {
-        if (!host_char((uint8_t)text[i])) return false;
+        if (!mc_tok_host_char((uint8_t)text[i])) return false;
         dot |= text[i] == '.';
     }
     if (!dot) return false;

@@ -109,6 +109,8 @@ bool mc_clr_index_stats_get(const mc_decode_ctx *ctx, const md_dump *d, mc_clr_i
  * keeps it). */
 typedef struct mc_clr_index mc_clr_index;
 mc_clr_index *mc_clr_part_new(const md_dump *d, uint64_t seed, size_t max_s, size_t max_a);
+/* A random hash seed for an index (crafted collisions cannot be planned). */
+uint64_t mc_clr_seed(void);
 bool mc_clr_part_collect(mc_clr_index *part, const mc_heap_span *sp, uint64_t lo, uint64_t hi);
 mc_clr_index *mc_clr_merge(mc_clr_index *const *parts, size_t n, const md_dump *d, uint64_t seed,
                            size_t max_s, size_t max_a);

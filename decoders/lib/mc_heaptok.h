@@ -50,6 +50,13 @@
 #define MC_TOK_WIDE 0x01u      /* entry flag: UTF-16 token */
 #define MC_TOK_COLON 0x02u     /* entry flag: the terminator is ':' (else NUL) */
 
+/* A host char (see above). */
+static inline bool mc_tok_host_char(uint8_t c)
+{
+    return (uint8_t)((c | 0x20) - 'a') < 26 || (uint8_t)(c - '0') < 10 || c == '.' || c == '-' ||
+           c == '_' || c == '/';
+}
+
 typedef struct mc_tok_part mc_tok_part;    /* what one thread collected */
 typedef struct mc_tok_index mc_tok_index;  /* merged, read-only, thread-safe lookups */
 
