@@ -3,6 +3,9 @@
  * FUZZ_COMPRESSED for the gzip/zlib path. A dump that opens is walked with every bounded reader;
  * one that fails must fail with a typed error and a one-line message. */
 #include "fuzz_common.h"
+#include "lib/mc_clrstr.h"
+#include "lib/mc_heaptok.h"
+#include "lib/mc_shared.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,11 @@
 #define FUZZ_COMPRESSED (-1)
 #ifndef FUZZ_FORMAT
 #define FUZZ_FORMAT MD_FMT_UNKNOWN
+#endif
+#if FUZZ_FORMAT == MD_FMT_RAW
+#define HEAP_CHECK_EVERY 2
+#elif FUZZ_FORMAT == MD_FMT_ELFCORE
+#define HEAP_CHECK_EVERY 4
 #endif
 
 /* Small caps keep each execution fast; the defaults are tested by the unit tests. Every module
@@ -71,6 +79,123 @@ static void check_deferred_probe(const uint8_t *data, size_t size, const md_open
     md_close(d);
 }
 
+#ifdef HEAP_CHECK_EVERY
+/* ---- the heap indexes the scan's threads build, against the one-pass build and the search ---- */
+
+static uint64_t rng;
+
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "fuzz: heap index: %s\n", what);
+    abort();
+}
+
+typedef struct hits_log {
+    size_t n;
+    uint64_t va[64];
+    size_t k[64];
+    const mc_needle *nd;
+    bool all_token, wide, filter;
+} hits_log;
+
+static bool log_hit(void *arg, size_t k, uint64_t va, const mc_heap_span *sp, size_t off)
+{
+    hits_log *h = arg;
+    if (h->filter && h->all_token) {   /* the token lookup reports only copies followed by NUL */
+        size_t u = h->wide ? 2 : 1, len = h->nd[k].len;
+        if (off + len + u > sp->len || sp->p[off + len] || (h->wide && sp->p[off + len + 1])) return true;
+    }
+    if (sp->va + off != va) die("a match's VA is not its offset in its stretch");
+    h->va[h->n] = va;
+    h->k[h->n++] = k;
+    return h->n < 64;
+}
+
+/* A text the index holds (the whole run of an entry) looked up by token and searched for. */
+static void check_lookup(const md_dump *d, mc_dump_shared *sh, const mc_tok_entry *e)
+{
+    bool wide = e->flags & MC_TOK_WIDE, colon = e->flags & MC_TOK_COLON;
+    size_t u = wide ? 2 : 1, n = e->runlen;
+    uint8_t nb[2 * MC_TOK_MAX_RUN + 2];
+    const uint8_t *p = md_ptr(d, e->end_va - n * u, n * u);
+    if (!p) die("an entry's run is not in the dump");
+    memcpy(nb, p, n * u);
+    size_t len = n * u;
+    if (colon) {
+        nb[len++] = ':';
+        if (wide) nb[len++] = 0;
+    }
+    mc_needle nd = {nb, len};
+    mc_decode_ctx ctx = {.shared = sh};
+    hits_log a = {.nd = &nd, .all_token = !colon, .wide = wide, .filter = true};
+    hits_log b = {.nd = &nd, .all_token = !colon, .wide = wide};
+    mc_heap_find_many(&ctx, d, &nd, 1, log_hit, &a);
+    if (!mc_heap_find_tokens(&ctx, d, &nd, &wide, 1, log_hit, &b)) die("an indexed text is not answered");
+    if (a.n != b.n || memcmp(a.va, b.va, a.n * sizeof *a.va)) die("token lookup differs from the search");
+}
+
+/* The chunked builds (random cuts, random slots, some chunks left for finish) give the one-pass
+ * managed-heap index; the SSE2 and scalar token collectors agree; lookups equal the search. */
+static void check_heap_index(const uint8_t *data, size_t size, const md_dump *d)
+{
+    rng = 0x9e3779b97f4a7c15ull ^ size;
+    for (size_t i = 0; i < size && i < 64; i++) rng = (rng ^ data[i]) * 0x100000001b3ull;
+    if (!rng) rng = 1;
+    mc_dump_shared *one = mc_dump_shared_new(), *chunked = mc_dump_shared_new();
+    if (!one || !chunked) die("out of memory");
+    mc_decode_ctx ctx = {.shared = one};
+    mc_clr_index_stats st;
+    mc_clr_index_stats_get(&ctx, d, &st);
+    mc_heap_indexer *x = mc_heap_indexer_new(d, 2);
+    if (!x) die("out of memory");
+    for (size_t r = 0; r < d->nruns; r++) {
+        const md_run *run = &d->runs[r];
+        for (uint64_t lo = run->va; lo - run->va < run->size;) {
+            uint64_t len = next_rand() % 4 ? 256 + next_rand() % 16384 : 1 + next_rand() % 64;
+            uint64_t hi = run->va + run->size - lo < len ? run->va + run->size : lo + len;
+            unsigned slot = (unsigned)(next_rand() % 2);
+            if (next_rand() % 4) mc_heap_indexer_item(x, slot, run, lo, hi);
+            else mc_heap_indexer_later(x, slot, run, lo, hi);
+            lo = hi;
+        }
+    }
+    mc_heap_indexer_finish(x, chunked, true);
+    mc_heap_indexer_free(x);
+    if (one->clr && chunked->clr && !mc_clr_index_same(one->clr, chunked->clr))
+        die("chunked managed-heap index differs from the one-pass build");
+    for (size_t r = 0; r < d->nruns; r++) {
+        size_t ri = d->runs[r].first_region;
+        mc_heap_span sp;
+        while (mc_heap_span_next(d, &d->runs[r], &ri, &sp)) {
+            mc_tok_part *a = mc_tok_part_new(1u << 20), *b = mc_tok_part_new(1u << 20);
+            if (!a || !b) die("out of memory");
+            bool oka = mc_tok_collect(a, &sp, 0, sp.len), okb = mc_tok_collect_scalar(b, &sp, 0, sp.len);
+            size_t na, nb;
+            const mc_tok_entry *ea = mc_tok_part_entries(a, &na), *eb = mc_tok_part_entries(b, &nb);
+            if (oka != okb || na != nb || (na && memcmp(ea, eb, na * sizeof *ea)))
+                die("SSE2 and scalar token collectors differ");
+            mc_tok_part_free(a);
+            mc_tok_part_free(b);
+        }
+    }
+    if (chunked->tok) {
+        size_t n;
+        const mc_tok_entry *e = mc_tok_index_entries(chunked->tok, &n);
+        for (size_t i = 0; i < n && i < 6; i++) check_lookup(d, chunked, &e[(i * 7919) % n]);
+    }
+    mc_dump_shared_free(one);
+    mc_dump_shared_free(chunked);
+}
+#endif
+
 static void open_one(const uint8_t *data, size_t size, const md_open_opts *o)
 {
     md_dump *d = NULL;
@@ -85,6 +210,13 @@ static void open_one(const uint8_t *data, size_t size, const md_open_opts *o)
     }
     if (size & 1)   /* every other input: the check opens the dump twice */
         check_deferred_probe(data, size, o, d);
+#ifdef HEAP_CHECK_EVERY
+    /* the heap indexes as the scan's threads build them (raw: bytes straight onto a heap region;
+     * ELF cores: several regions and stretches); not in the other readers' harnesses, whose
+     * speed the check would cut */
+    if (size % HEAP_CHECK_EVERY == 0)
+        check_heap_index(data, size, d);
+#endif
     fz_walk_dump(d);
     if (d->nregions > o->max_regions || d->nmodules > o->max_modules) {
         fprintf(stderr, "fuzz: caps not honoured\n");
