@@ -48,6 +48,9 @@ typedef struct mc_ruledb {
     char sha256[65];
     bool precompiled;             /* loaded from the build-time blob, not compiled */
     char note[160];               /* compiled although the blob matched: why it did not load */
+    /* Whether any string matches in all-zero bytes (scan.c's zero probe, a property of the
+     * rules): 0 not probed yet, 1 none does, 2 some does or the probe failed. */
+    _Atomic int zeros;
 } mc_ruledb;
 
 /* Compile srcs in order. report (may be NULL) gets every error and warning as

@@ -433,24 +433,32 @@ static int probe_cb(YR_SCAN_CONTEXT *yctx, int message, void *data, void *user)
 }
 
 /* Zero stretches may be skipped only when no string matches anywhere in zeros, block edges
- * included (a probe longer than two reaches has positions of every kind). */
+ * included (a probe longer than two reaches has positions of every kind). The answer depends
+ * on the rules alone: probed once per rule set (two threads may both probe at first; they agree). */
 static bool zeros_match_nothing(const plan *p)
 {
+    int known = atomic_load(&((mc_ruledb *)p->db)->zeros);
+    if (known)
+        return known == 1;
     size_t n = (size_t)(2 * p->margin + ZERO_UNIT);
     uint8_t *z = calloc(1, n);
     YR_SCANNER *sc = NULL;
     svec found = {0};
-    bool ok = z && yr_scanner_create(p->db->rules, &sc) == ERROR_SUCCESS;
-    if (ok) {
+    bool probed = false;
+    if (z && yr_scanner_create(p->db->rules, &sc) == ERROR_SUCCESS) {
         yr_scanner_set_callback(sc, probe_cb, &found);
         yr_scanner_set_flags(sc, SCAN_FLAGS_REPORT_RULES_MATCHING);
-        ok = yr_scanner_scan_mem(sc, z, n) == ERROR_SUCCESS && !found.oom && found.n == 0;
+        probed = yr_scanner_scan_mem(sc, z, n) == ERROR_SUCCESS && !found.oom;
     }
+    bool none = probed && found.n == 0;
     if (sc)
         yr_scanner_destroy(sc);
     free(found.v);
     free(z);
-    return ok;
+    /* a probe cut short (out of memory) says nothing of the rules: probe again next time */
+    if (probed)
+        atomic_store(&((mc_ruledb *)p->db)->zeros, none ? 1 : 2);
+    return none;
 }
 
 /* ---------------------------------------------------------------- phase 1: work items */
