@@ -177,17 +177,36 @@ void mc_heap_indexer_free(mc_heap_indexer *x)
 
 /* ---- lookups of host tokens (mc_heaptok.h) in place of a pass over the heap ---- */
 
-/* The heap stretch holding va, or false. */
-static bool span_at(const md_dump *d, uint64_t va, mc_heap_span *sp)
+/* Where the previous match's stretch was found: matches come in VA order, so the walk over a
+ * run's stretches goes on from there (each region passed once, however many matches). */
+typedef struct span_cursor {
+    const md_run *run;
+    size_t ri;
+    mc_heap_span sp;
+    bool have;
+} span_cursor;
+
+/* The heap stretch holding va (at or after the previous one asked for), or false. */
+static bool span_at(const md_dump *d, span_cursor *c, uint64_t va)
 {
+    if (c->have && va >= c->sp.va && va - c->sp.va < c->sp.len) return true;
     const md_run *run = md_run_at(d, va);
     if (!run) return false;
-    size_t ri = run->first_region;
-    while (mc_heap_span_next(d, run, &ri, sp)) {
-        if (va < sp->va) return false;
-        if (va - sp->va < sp->len) return true;
+    if (run != c->run || (c->have && va < c->sp.va)) {
+        c->run = run;
+        c->ri = run->first_region;
+        c->have = false;
     }
-    return false;
+    while (!(c->have && va - c->sp.va < c->sp.len && va >= c->sp.va)) {
+        if (c->have && va < c->sp.va) return false;
+        if (!mc_heap_span_next(d, run, &c->ri, &c->sp)) {
+            c->run = NULL;
+            c->have = false;
+            return false;
+        }
+        c->have = true;
+    }
+    return true;
 }
 
 typedef struct tok_match {
@@ -266,13 +285,14 @@ bool mc_heap_find_tokens(const mc_decode_ctx *ctx, const md_dump *d, const mc_ne
     }
     /* mc_heap_find_many's order: by VA, needle order at one VA */
     if (f.n > 1) qsort(f.v, f.n, sizeof *f.v, cmp_tok_match);
+    span_cursor cur = {0};
     for (size_t i = 0; i < f.n; i++) {
         const mc_needle *x = &nd[f.v[i].k];
-        mc_heap_span sp;
-        if (!span_at(d, f.v[i].va, &sp)) continue;
-        size_t off = (size_t)(f.v[i].va - sp.va);
-        if (x->len > sp.len - off || memcmp(sp.p + off, x->p, x->len) != 0) continue;
-        if (!cb(arg, f.v[i].k, f.v[i].va, &sp, off)) break;
+        if (!span_at(d, &cur, f.v[i].va)) continue;
+        const mc_heap_span *sp = &cur.sp;
+        size_t off = (size_t)(f.v[i].va - sp->va);
+        if (x->len > sp->len - off || memcmp(sp->p + off, x->p, x->len) != 0) continue;
+        if (!cb(arg, f.v[i].k, f.v[i].va, sp, off)) break;
     }
     free(f.v);
     return true;
