@@ -125,15 +125,6 @@ static void finish(run_t *t)
 
 /* ---- assertions on the MACO object ---- */
 
-static bool has_form(mc_config *c, const char *prov_key, const char *form)
-{
-    json_t *e;
-    size_t i;
-    json_array_foreach(json_object_get(mc_cfg_provenance(c), prov_key), i, e)
-        if (strcmp(json_string_value(json_object_get(e, "form")), form) == 0) return true;
-    return false;
-}
-
 /* Every host x port pair, and nothing else. */
 static void check_conns(json_t *cfg, const sample *s)
 {
@@ -174,9 +165,9 @@ static void check_sample(mc_config *c, const sample *s)
     ck_assert(json_is_false(json_object_get(other, "anti_analysis")));
     ck_assert(json_is_false(json_object_get(other, "bsod")));
     ck_assert_int_eq(json_integer_value(json_object_get(other, "kdf_iterations")), 50000);
-    ck_assert(has_form(c, "version", "image_encrypted"));
-    ck_assert(has_form(c, "mutex[0]", "image_encrypted"));
-    ck_assert(has_form(c, "password[0]", "plaintext"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "version", "image_encrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "mutex[0]", "image_encrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "password[0]", "plaintext"));
 }
 
 /* With and without heap copies, flat and mapped: same values; heap copies add provenance and
@@ -190,9 +181,9 @@ static void family_case(const mc_decoder *dec, const sample *s)
         ck_assert_uint_eq(mc_results_count(t.r), 1);
         mc_config *c = mc_results_get(t.r, 0);
         check_sample(c, s);
-        ck_assert(has_form(c, "mutex[0]", "heap_decrypted"));
-        ck_assert(has_form(c, "tcp[0]", "heap_decrypted"));
-        ck_assert(has_form(c, "campaign_id[0]", "heap_decrypted"));
+        ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "mutex[0]", "heap_decrypted"));
+        ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "tcp[0]", "heap_decrypted"));
+        ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "campaign_id[0]", "heap_decrypted"));
         int with_heap = mc_cfg_get_confidence(c);
         finish(&t);
 
@@ -201,7 +192,7 @@ static void family_case(const mc_decoder *dec, const sample *s)
         ck_assert_uint_eq(mc_results_count(t.r), 1);
         c = mc_results_get(t.r, 0);
         check_sample(c, s);
-        ck_assert(!has_form(c, "mutex[0]", "heap_decrypted"));
+        ck_assert(!tu_prov_has_form(mc_cfg_provenance(c), "mutex[0]", "heap_decrypted"));
         ck_assert_int_gt(with_heap, mc_cfg_get_confidence(c));
         finish(&t);
     }
@@ -282,7 +273,7 @@ START_TEST(asyncrat_pastebin_plain_mutex)
     ck_assert_str_eq(json_string_value(json_object_get(h, "hostname")), "paste.example");
     ck_assert_str_eq(json_string_value(json_object_get(h, "usage")), "dead_drop_resolver");
     ck_assert_str_eq(tu_first_str(cfg, "mutex"), "Q7mZ2xK9pL4w");
-    ck_assert(has_form(c, "mutex[0]", "plaintext"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "mutex[0]", "plaintext"));
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), "0.5.7B");
     ck_assert_str_eq(tu_first_str(cfg, "campaign_id"), "paste-group");
     ck_assert_str_eq(tu_first_str(cfg, "password"), "Hs3Jd5Kf7Lg9Ma1Nb2Vc4Xz6Qw8Er0Ty");
@@ -356,8 +347,8 @@ static void heap_only_case(const mc_decoder *dec, const sample *s)
     ck_assert_int_le(mc_cfg_get_confidence(c), 30);
     check_conns(mc_cfg_json(c), s);
     ck_assert_str_eq(tu_first_str(mc_cfg_json(c), "mutex"), s->mutex);
-    ck_assert(has_form(c, "mutex[0]", "heap_decrypted"));
-    ck_assert(has_form(c, "tcp[0]", "heap_decrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "mutex[0]", "heap_decrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), "tcp[0]", "heap_decrypted"));
     finish(&t);
 
     const char *lone[2] = {s->mutex, "not a host list"};

@@ -18,12 +18,12 @@
 
 extern const mc_decoder mc_decoder_lumma;
 
-#define NOISE_VA 0x00300000ull
-#define IMG_VA 0x00A10000ull        /* != FX_LUMMA_IMAGE_BASE: the loader relocated the image */
-#define FLAT_VA 0x02200000ull
-#define INJ_VA 0x03300000ull
-#define HEAP_VA 0x05500000ull
-#define RAW_BASE 0x10000000ull
+#define NOISE_VA TU_NOISE_VA
+#define IMG_VA TU_IMG_VA            /* != FX_LUMMA_IMAGE_BASE: the loader relocated the image */
+#define FLAT_VA TU_FLAT_VA
+#define INJ_VA TU_INJ_VA
+#define HEAP_VA TU_HEAP_VA
+#define RAW_BASE TU_RAW_BASE
 
 static const uint8_t KEY[32] = {
     0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
@@ -75,7 +75,8 @@ static const variant V[] = {
 #define NV (sizeof V / sizeof V[0])
 
 typedef enum layout { L_MAPPED = 0, L_FLAT, L_INJECTED, L_UNRELOCATED, L__COUNT } layout;
-typedef enum container { K_MINIDUMP = 0, K_CUCKOO, K_ELFCORE, K_GZIP, K_RAW, K__COUNT } container;
+/* The containers of tu_write_container, then a raw dump. */
+typedef enum container { K_MINIDUMP = TU_MINIDUMP, K_RAW = TU__CONTAINERS, K__COUNT } container;
 static const char *const LAYOUT_NAME[] = {"mapped", "flat", "injected", "unrelocated"};
 static const char *const CONTAINER_NAME[] = {"minidump", "cuckoo", "elfcore", "gzip", "raw"};
 
@@ -93,33 +94,6 @@ static void expected_url(const char *stored, char *out, size_t n)
     snprintf(host, sizeof host, "%.*s", (int)hl, s);
     const char *port = strchr(host, ':') ? "" : strcmp(scheme, "http") == 0 ? ":80" : ":443";
     snprintf(out, n, "%s://%s%s%s", scheme, host, port, slash ? slash : "/api");
-}
-
-static bool str_in(json_t *arr, const char *key, const char *want)
-{
-    json_t *v;
-    size_t i;
-    json_array_foreach(arr, i, v) {
-        const char *s = key ? json_string_value(json_object_get(v, key)) : json_string_value(v);
-        if (s && strcmp(s, want) == 0) return true;
-    }
-    return false;
-}
-
-static bool has_form(json_t *prov, const char *form)
-{
-    const char *k;
-    json_t *locs, *l;
-    size_t i;
-    json_object_foreach(prov, k, locs) {
-        if (json_is_object(locs)) locs = json_pack("[O]", locs); else json_incref(locs);
-        json_array_foreach(locs, i, l) {
-            const char *f = json_string_value(json_object_get(l, "form"));
-            if (f && strcmp(f, form) == 0) { json_decref(locs); return true; }
-        }
-        json_decref(locs);
-    }
-    return false;
 }
 
 static void check_http(json_t *cfg, const variant *v)
@@ -144,7 +118,7 @@ static void check_http(json_t *cfg, const variant *v)
 static void check_config(json_t *cfg, const variant *v)
 {
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), "lumma");
-    ck_assert(str_in(json_object_get(cfg, "category"), NULL, "infostealer"));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "category"), "infostealer"));
     check_http(cfg, v);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(cfg, "other"), "config_layout")), v->layout);
     json_t *camp = json_object_get(cfg, "campaign_id"), *ident = json_object_get(cfg, "identifier");
@@ -164,11 +138,11 @@ static void check_config(json_t *cfg, const variant *v)
     if (!v->alg) { ck_assert_ptr_null(enc); return; }
     char hex[65];
     mc_hex(v->l.key, 32, hex);
-    ck_assert(str_in(enc, "key", hex));
-    ck_assert(str_in(enc, "algorithm", v->alg));
+    ck_assert(tu_json_str_in(enc, "key", hex));
+    ck_assert(tu_json_str_in(enc, "algorithm", v->alg));
     if (v->l.nonce) {
         mc_hex(v->l.nonce, 8, hex);
-        ck_assert(str_in(enc, "nonce", hex));
+        ck_assert(tu_json_str_in(enc, "nonce", hex));
     }
 }
 
@@ -208,37 +182,21 @@ static uint64_t layout_va(layout lay)
     return va[lay];
 }
 
-typedef struct scene {
-    fx_buf img, heap, noise;
-    fx_region regions[3]; size_t nregions;
-    fx_module module;
-} scene;
-
-static void scene_build(scene *s, const variant *v, layout lay, bool heap)
+/* The noise, the image in one layout (executable, an image and a module only when mapped), and
+ * the heap strings when asked for. */
+static void scene_build(tu_scene *s, const variant *v, layout lay, bool heap)
 {
-    memset(s, 0, sizeof *s);
-    fx_buf_init(&s->noise);
-    fx_put_zeros(&s->noise, 0x4000);
-    fx_fill_noise(s->noise.p, s->noise.len, 5);
-    s->regions[s->nregions++] = (fx_region){NOISE_VA, s->noise.p, s->noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+    tu_scene_init(s, MD_ARCH_X86);
     uint64_t va = layout_va(lay);
-    build_image(v, lay, va, &s->img);
+    build_image(v, lay, va, &s->img[0]);
     bool image = lay == L_MAPPED;
-    s->regions[s->nregions++] = (fx_region){va, s->img.p, s->img.len, image ? MD_PAGE_EXECUTE_READ : MD_PAGE_EXECUTE_READWRITE,
-                                            image ? MD_MEM_IMAGE : MD_MEM_PRIVATE, va};
-    if (image) s->module = (fx_module){va, (uint32_t)s->img.len, "C:\\Users\\u\\AppData\\Local\\Temp\\lumma.exe"};
-    fx_buf_init(&s->heap);
+    tu_scene_add(s, &s->img[0], va, image ? MD_PAGE_EXECUTE_READ : MD_PAGE_EXECUTE_READWRITE,
+                 image ? MD_MEM_IMAGE : MD_MEM_PRIVATE, va);
+    if (image) s->module = (fx_module){va, (uint32_t)s->img[0].len, "C:\\Users\\u\\AppData\\Local\\Temp\\lumma.exe"};
     if (heap) {
         heap_region(&s->heap, v);
-        s->regions[s->nregions++] = (fx_region){HEAP_VA, s->heap.p, s->heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+        tu_scene_add_heap(s);
     }
-}
-
-static void scene_free(scene *s)
-{
-    fx_buf_free(&s->img);
-    fx_buf_free(&s->heap);
-    fx_buf_free(&s->noise);
 }
 
 /* Raw: noise, the image at a page boundary, then the heap strings far enough away to be outside
@@ -258,25 +216,6 @@ static void raw_dump(const variant *v, layout lay, fx_buf *out, uint64_t *img_va
     fx_buf_free(&heap);
 }
 
-static void container_dump(const scene *s, container k, fx_buf *out)
-{
-    fx_process p = {4242, MD_ARCH_X86, s->regions, s->nregions, &s->module, s->module.base ? 1 : 0};
-    fx_buf_init(out);
-    switch (k) {
-    case K_MINIDUMP: fx_minidump(&p, FX_MD_FULL, out); break;
-    case K_CUCKOO: fx_cuckoo(&p, out); break;
-    case K_ELFCORE: fx_elfcore(&p, 64, FX_ELF_PAGES, out); break;
-    case K_GZIP: {
-        fx_buf md;
-        fx_buf_init(&md);
-        fx_minidump(&p, FX_MD_FULL, &md);
-        fx_deflate(&md, true, out);
-        fx_buf_free(&md);
-        break;
-    }
-    default: ck_abort();
-    }
-}
 
 /* ---- engine ---- */
 
@@ -335,10 +274,10 @@ START_TEST(every_era_layout_container)
         o.has_raw_base = true;
         engine_scan(&dump, &o, &res);
     } else {
-        scene s;
+        tu_scene s;
         scene_build(&s, v, lay, true);
-        container_dump(&s, k, &dump);
-        scene_free(&s);
+        tu_scene_container(&s, (tu_container)k, &dump);
+        tu_scene_free(&s);
         engine_scan(&dump, NULL, &res);
     }
     json_t *rec = NULL;
@@ -348,9 +287,9 @@ START_TEST(every_era_layout_container)
     ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
     ck_assert_int_eq(json_integer_value(json_object_get(rec, "confidence")), v->confidence);
     json_t *prov = json_object_get(rec, "provenance");
-    ck_assert(has_form(prov, v->alg ? "image_encrypted" : "plaintext"));
+    ck_assert(tu_prov_has_form(prov, NULL, v->alg ? "image_encrypted" : "plaintext"));
     if (heap_expected)
-        ck_assert_msg(has_form(prov, "heap_decrypted"), "%s/%s/%s: no heap copy", v->name, LAYOUT_NAME[lay],
+        ck_assert_msg(tu_prov_has_form(prov, NULL, "heap_decrypted"), "%s/%s/%s: no heap copy", v->name, LAYOUT_NAME[lay],
                       CONTAINER_NAME[k]);
     mc_input_result_clear(&res);
     fx_buf_free(&dump);
@@ -361,19 +300,19 @@ END_TEST
 START_TEST(no_heap_no_heap_provenance)
 {
     const variant *v = &V[_i];
-    scene s;
+    tu_scene s;
     fx_buf dump;
     mc_input_result res;
     scene_build(&s, v, L_MAPPED, false);
-    container_dump(&s, K_MINIDUMP, &dump);
+    tu_scene_container(&s, TU_MINIDUMP, &dump);
     engine_scan(&dump, NULL, &res);
     json_t *rec = NULL;
     ck_assert_uint_eq(config_records(&res, &rec), 1);
     check_config(json_object_get(rec, "config"), v);
-    ck_assert(!has_form(json_object_get(rec, "provenance"), "heap_decrypted"));
+    ck_assert(!tu_prov_has_form(json_object_get(rec, "provenance"), NULL, "heap_decrypted"));
     mc_input_result_clear(&res);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
@@ -381,15 +320,9 @@ END_TEST
 
 static size_t engine_configs_for_region(const fx_buf *data, uint64_t va, uint32_t type)
 {
-    fx_region r[2] = {
-        {NOISE_VA, NULL, 0x2000, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0},
-        {va, data->p, data->len, MD_PAGE_EXECUTE_READ, type, va},
-    };
-    fx_process p = {7, MD_ARCH_X86, r, 2, NULL, 0};
     fx_buf dump;
     mc_input_result res;
-    fx_buf_init(&dump);
-    fx_minidump(&p, FX_MD_FULL, &dump);
+    tu_region_dump(data, va, type, &dump);
     engine_scan(&dump, NULL, &res);
     size_t n = config_records(&res, NULL);
     mc_input_result_clear(&res);
@@ -562,20 +495,6 @@ END_TEST
 
 /* ---- shared vectors ---- */
 
-static uint8_t *unhex(const char *s, size_t *n)
-{
-    size_t len = strlen(s) / 2;
-    uint8_t *p = malloc(len + 1);
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < len; i++) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &v), 1);
-        p[i] = (uint8_t)v;
-    }
-    *n = len;
-    return p;
-}
-
 static const char *first_uri(mc_results *res)
 {
     json_t *http = json_object_get(mc_cfg_json(mc_results_get(res, 0)), "http");
@@ -585,7 +504,7 @@ static const char *first_uri(mc_results *res)
 static void vector_b(json_t *v)
 {
     size_t kl;
-    uint8_t *key = unhex(json_string_value(json_object_get(v, "xor_key_hex")), &kl);
+    uint8_t *key = tu_unhex(json_string_value(json_object_get(v, "xor_key_hex")), &kl);
     const char *str = json_string_value(json_object_get(v, "string"));
     const char *pt = json_string_value(json_object_get(v, "plaintext"));
     /* the primitive: key = first 32 decoded bytes, text = rest XOR key */
@@ -616,10 +535,10 @@ static void vector_c(json_t *v)
     static const uint8_t marker[16] = {0x32, 0x1D, 0x30, 0xF9, 0x48, 0x77, 0x82, 0x5A,
                                        0x3C, 0xBF, 0x73, 0x7F, 0xDD, 0x4F, 0x15, 0x75};
     size_t kl, nl, pl, cl;
-    uint8_t *key = unhex(json_string_value(json_object_get(v, "key_hex")), &kl);
-    uint8_t *n8 = unhex(json_string_value(json_object_get(v, "nonce8_hex")), &nl);
-    uint8_t *pt = unhex(json_string_value(json_object_get(v, "plaintext_hex")), &pl);
-    uint8_t *ct = unhex(json_string_value(json_object_get(v, "ciphertext_hex")), &cl);
+    uint8_t *key = tu_unhex(json_string_value(json_object_get(v, "key_hex")), &kl);
+    uint8_t *n8 = tu_unhex(json_string_value(json_object_get(v, "nonce8_hex")), &nl);
+    uint8_t *pt = tu_unhex(json_string_value(json_object_get(v, "plaintext_hex")), &pl);
+    uint8_t *ct = tu_unhex(json_string_value(json_object_get(v, "ciphertext_hex")), &cl);
     uint32_t counter = (uint32_t)json_integer_value(json_object_get(v, "counter"));
     ck_assert_uint_eq(kl, 32);
     ck_assert_uint_eq(nl, 8);
@@ -703,10 +622,7 @@ int main(void)
     tcase_add_loop_test(te, every_era_layout_container, 0, (int)(NV * L__COUNT * K__COUNT));
     tcase_add_loop_test(te, no_heap_no_heap_provenance, 0, NV);
     suite_add_tcase(s, te);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s);
     mc_engine_free(ENGINE);
-    return failed ? 1 : 0;
+    return failed;
 }

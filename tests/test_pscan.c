@@ -126,6 +126,49 @@ static void build(fx_buf *out)
     fx_minidump(&p, FX_MD_FULL, out);
 }
 
+/* A test's rules and its dump. */
+typedef struct world {
+    mc_ruledb db;
+    fx_buf b;
+    md_dump *d;
+    char err[256];
+} world;
+
+/* The rules compiled and the regions laid out with this seed (a test may change them, then
+ * build_open). */
+static void world_begin(world *w, const char *src, uint64_t seed)
+{
+    memset(w, 0, sizeof *w);
+    compile(src, &w->db);
+    layout(seed);
+}
+
+/* w->b opened as the dump. */
+static void open_dump(world *w)
+{
+    ck_assert_int_eq(md_open_mem(w->b.p, w->b.len, NULL, &w->d, w->err, sizeof w->err), MD_OK);
+}
+
+/* The regions written as the dump (build) and opened. */
+static void build_open(world *w)
+{
+    build(&w->b);
+    open_dump(w);
+}
+
+static void close_dump(world *w)
+{
+    md_close(w->d);
+    w->d = NULL;
+    fx_buf_free(&w->b);
+}
+
+static void world_end(world *w)
+{
+    close_dump(w);
+    mc_ruledb_free(&w->db);
+}
+
 static void setup(void)
 {
     ck_assert_int_eq(mc_yara_acquire(), 0);
@@ -193,60 +236,46 @@ static bool matched(const mc_ruledb *db, const mc_scan *s, const char *rule)
 
 START_TEST(boundaries_and_zero_edges)
 {
-    mc_ruledb db;
-    compile(rules, &db);
-    layout(7);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    world w;
+    world_begin(&w, rules, 7);
+    build_open(&w);
     mc_scan ref;
     mc_scan_stats st;
-    check_all(&db, d, "parallel", &ref, &st);
+    check_all(&w.db, w.d, "parallel", &ref, &st);
     static const char *const want[] = {"t_lit", "t_full", "t_wide", "t_hex", "t_re", "t_count",
                                        "t_uint", "t_size", "t_uses_priv", "t_pstr", "t_zedge",
                                        "t_edgez"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
-        ck_assert_msg(matched(&db, &ref, want[i]), "%s did not match", want[i]);
-    ck_assert(!matched(&db, &ref, "t_pair"));   /* PAIR-RIGHT is below PAIR-LEFT */
+        ck_assert_msg(matched(&w.db, &ref, want[i]), "%s did not match", want[i]);
+    ck_assert(!matched(&w.db, &ref, "t_pair"));   /* PAIR-RIGHT is below PAIR-LEFT */
     ck_assert_str_eq(st.mode, "parallel");
     ck_assert_uint_gt(st.zero_skipped, SPARSE_SIZE / 2);
-    ck_assert_uint_lt(st.scanned, d->bytes);
+    ck_assert_uint_lt(st.scanned, w.d->bytes);
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
 START_TEST(condition_across_runs)
 {
-    mc_ruledb db;
-    compile(rules, &db);
-    layout(8);
+    world w;
+    world_begin(&w, rules, 8);
     put(pair, 0x100, "PAIR-RIGHT", 10);     /* now right above left: heap < pair */
     put(heap, 7 * CHUNK - 3, "PAIR-LEFT!", 10);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    build_open(&w);
     mc_scan ref;
     mc_scan_stats st;
-    check_all(&db, d, "parallel", &ref, &st);
-    ck_assert(matched(&db, &ref, "t_pair"));
+    check_all(&w.db, w.d, "parallel", &ref, &st);
+    ck_assert(matched(&w.db, &ref, "t_pair"));
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
 START_TEST(random_layouts)
 {
-    mc_ruledb db;
-    compile(rules, &db);
+    world w;
+    world_begin(&w, rules, 31);   /* laid out again for each seed below */
     static const char *const marks[] = {"PSCAN-LITERAL", "KEYWORD", "TICK", "QMARK", "SMARK",
                                         "PRIVMARK", "PAIR-LEFT", "PAIR-RIGHT", "ZERO", "EDGE"};
     for (uint64_t seed = 1; seed <= 6; seed++) {
@@ -264,45 +293,33 @@ START_TEST(random_layouts)
             if (off + len <= size)
                 put(base, off, m, len);
         }
-        fx_buf b;
-        build(&b);
-        md_dump *d = NULL;
-        char err[256];
-        ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+        build_open(&w);
         mc_scan ref;
         mc_scan_stats st;
-        check_all(&db, d, NULL, &ref, &st);
+        check_all(&w.db, w.d, NULL, &ref, &st);
         mc_scan_free(&ref);
-        md_close(d);
-        fx_buf_free(&b);
+        close_dump(&w);
     }
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
 /* A string that matches zeros turns skipping off; the hits stay the reference's. */
 START_TEST(zero_matching_string)
 {
-    mc_ruledb db;
-    compile(zero_rules, &db);
-    layout(9);
+    world w;
+    world_begin(&w, zero_rules, 9);
     fx_region regions[] = {{.va = VA_SPARSE, .data = sparse, .size = 0x60000}};
     fx_process p = {.arch = MD_ARCH_AMD64, .regions = regions, .nregions = 1};
-    fx_buf b;
-    fx_buf_init(&b);
-    fx_minidump(&p, FX_MD_FULL, &b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    fx_minidump(&p, FX_MD_FULL, &w.b);
+    open_dump(&w);
     mc_scan ref;
     mc_scan_stats st;
-    check_all(&db, d, "parallel", &ref, &st);
-    ck_assert(matched(&db, &ref, "z_zero"));
+    check_all(&w.db, w.d, "parallel", &ref, &st);
+    ck_assert(matched(&w.db, &ref, "z_zero"));
     ck_assert_uint_eq(st.zero_skipped, 0);
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
@@ -310,81 +327,58 @@ END_TEST
  * a match the reference never saw: the scan notices and falls back to the reference pass. */
 START_TEST(window_edge_falls_back)
 {
-    mc_ruledb db;
-    compile(rules, &db);
-    layout(10);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    world w;
+    world_begin(&w, rules, 10);
+    build_open(&w);
     mc_scan s;
     mc_scan_stats st;
-    ck_assert_int_eq(mc_scan_dump_ex(&db, d, 0, NULL, &s, &st, err, sizeof err), 0);
+    ck_assert_int_eq(mc_scan_dump_ex(&w.db, w.d, 0, NULL, &s, &st, w.err, sizeof w.err), 0);
     mc_scan_free(&s);
-    md_close(d);
-    fx_buf_free(&b);
+    close_dump(&w);
 
     size_t at = 20 * CHUNK + 0x100, edge = at - 2 * st.reach;   /* the window's first byte */
     memset(heap + edge - 0x40, ' ', at - edge + 0x80);
     put_word(heap, at, "KEYWORD");
     put(heap, edge - 1, "aKEYWORD", 8);
-    build(&b);
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    build_open(&w);
     mc_scan ref;
-    check_all(&db, d, "fallback", &ref, &st);
+    check_all(&w.db, w.d, "fallback", &ref, &st);
     ck_assert_str_eq(st.mode, "fallback");
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
 START_TEST(chained_strings_use_reference)
 {
-    mc_ruledb db;
-    compile(chain_rules, &db);
-    layout(11);
+    world w;
+    world_begin(&w, chain_rules, 11);
     put(heap, 5 * CHUNK - 150, "PSCAN", 5);
     put(heap, 5 * CHUNK - 150 + 5 + 350, "END!", 4);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    build_open(&w);
     mc_scan ref;
     mc_scan_stats st;
-    check_all(&db, d, "reference", &ref, &st);
-    ck_assert(matched(&db, &ref, "c_chain"));
+    check_all(&w.db, w.d, "reference", &ref, &st);
+    ck_assert(matched(&w.db, &ref, "c_chain"));
     ck_assert_str_eq(st.mode, "reference");
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
 /* A deadline already past is reported the same way in both passes. */
 START_TEST(deadline_past)
 {
-    mc_ruledb db;
-    compile(rules, &db);
-    layout(12);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    world w;
+    world_begin(&w, rules, 12);
+    build_open(&w);
     mc_scan s;
     mc_scan_cfg cfg = {.threads = 2};
-    ck_assert_int_eq(mc_scan_dump_ex(&db, d, mc_now() - 1, &cfg, &s, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(mc_scan_dump_ex(&w.db, w.d, mc_now() - 1, &cfg, &s, NULL, w.err, sizeof w.err), 0);
     ck_assert(s.partial && s.timed_out);
     ck_assert_uint_eq(s.nhits, 0);
     mc_scan_free(&s);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
@@ -408,17 +402,12 @@ static void *helper_main(void *arg)
 
 START_TEST(helpers_join_running_scans)
 {
-    mc_ruledb db;
-    compile(rules, &db);
-    layout(7);
-    fx_buf b;
-    build(&b);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(b.p, b.len, NULL, &d, err, sizeof err), MD_OK);
+    world w;
+    world_begin(&w, rules, 7);
+    build_open(&w);
     mc_scan ref;
     mc_scan_cfg rc = {.reference = true};
-    ck_assert_int_eq(mc_scan_dump_ex(&db, d, 0, &rc, &ref, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(mc_scan_dump_ex(&w.db, w.d, 0, &rc, &ref, NULL, w.err, sizeof w.err), 0);
     helper_arg a = {.h = mc_scan_helpers_new()};
     ck_assert_ptr_nonnull(a.h);
     ck_assert(!mc_scan_help(a.h));   /* nothing running */
@@ -430,7 +419,7 @@ START_TEST(helpers_join_running_scans)
                            .spare = 1};
         mc_scan s;
         mc_scan_stats st;
-        ck_assert_int_eq(mc_scan_dump_ex(&db, d, 0, &cfg, &s, &st, err, sizeof err), 0);
+        ck_assert_int_eq(mc_scan_dump_ex(&w.db, w.d, 0, &cfg, &s, &st, w.err, sizeof w.err), 0);
         same_scan(&ref, &s);
         ck_assert(s.mz_ok);
         ck_assert_uint_le(st.threads, 2);
@@ -444,9 +433,7 @@ START_TEST(helpers_join_running_scans)
     ck_assert_uint_gt(atomic_load(&a.joined), 0);
     mc_scan_helpers_free(a.h);
     mc_scan_free(&ref);
-    md_close(d);
-    fx_buf_free(&b);
-    mc_ruledb_free(&db);
+    world_end(&w);
 }
 END_TEST
 
@@ -465,9 +452,5 @@ int main(void)
     tcase_add_test(tc, deadline_past);
     tcase_add_test(tc, helpers_join_running_scans);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -17,11 +17,8 @@
 
 extern const mc_decoder mc_decoder_remcos;
 
-#define IMG_VA 0x00A10000ull
-#define FLAT_VA 0x02200000ull
-#define INJ_VA 0x03300000ull
-#define HEAP_VA 0x05500000ull
-#define NOISE_VA 0x00300000ull
+#define IMG_VA TU_IMG_VA
+#define HEAP_VA TU_HEAP_VA
 
 static const uint8_t KEY32[32] = {
     0x5b, 0x4c, 0x1a, 0x2f, 0x0e, 0x9d, 0x8c, 0x7b, 0x6a, 0x59, 0x48, 0x37, 0x26, 0x15, 0x04, 0xf3,
@@ -70,11 +67,7 @@ static variant V[] = {
 
 /* ---- dumps ---- */
 
-typedef struct scene {
-    fx_buf mapped, flat, injected, heap, noise;
-    fx_region regions[6]; size_t nregions;
-    fx_module module;
-} scene;
+static void image(const void *r, bool mapped, uint64_t va, fx_buf *out) { fx_remcos_image(r, mapped, va, out); }
 
 static void heap_region(fx_buf *b, const fx_remcos *r)
 {
@@ -88,53 +81,17 @@ static void heap_region(fx_buf *b, const fx_remcos *r)
     fx_put(b, junk, sizeof junk);
 }
 
-enum { WITH_MAPPED = 1, WITH_FLAT = 2, WITH_INJECTED = 4, WITH_HEAP = 8 };
+enum { WITH_MAPPED = TU_WITH_MAPPED, WITH_FLAT = TU_WITH_FLAT, WITH_INJECTED = TU_WITH_INJECTED, WITH_HEAP = 8 };
 
-static void scene_build(scene *s, const fx_remcos *r, unsigned what)
+/* The payload in the layouts of what, and its decrypted settings on the heap (WITH_HEAP). */
+static void scene_build(tu_scene *s, const fx_remcos *r, unsigned what)
 {
-    memset(s, 0, sizeof *s);
-    fx_buf_init(&s->noise);
-    fx_put_zeros(&s->noise, 0x4000);
-    fx_fill_noise(s->noise.p, s->noise.len, 5);
-    s->regions[s->nregions++] = (fx_region){NOISE_VA, s->noise.p, s->noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    fx_buf_init(&s->mapped);
-    fx_buf_init(&s->flat);
-    fx_buf_init(&s->injected);
-    fx_buf_init(&s->heap);
-    if (what & WITH_MAPPED) {
-        fx_remcos_image(r, true, IMG_VA, &s->mapped);
-        s->regions[s->nregions++] = (fx_region){IMG_VA, s->mapped.p, s->mapped.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
-        s->module = (fx_module){IMG_VA, (uint32_t)s->mapped.len, "C:\\Users\\u\\AppData\\Roaming\\remcos.exe"};
-    }
-    if (what & WITH_FLAT) {
-        fx_remcos_image(r, false, 0, &s->flat);
-        s->regions[s->nregions++] = (fx_region){FLAT_VA, s->flat.p, s->flat.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    }
-    if (what & WITH_INJECTED) {
-        fx_remcos_image(r, true, INJ_VA, &s->injected);
-        fx_wipe_headers(&s->injected);
-        s->regions[s->nregions++] = (fx_region){INJ_VA, s->injected.p, s->injected.len, MD_PAGE_EXECUTE_READWRITE, MD_MEM_PRIVATE, 0};
-    }
+    tu_scene_build(s, MD_ARCH_X86, what & ~(unsigned)WITH_HEAP, image, r,
+                   "C:\\Users\\u\\AppData\\Roaming\\remcos.exe");
     if (what & WITH_HEAP) {
         heap_region(&s->heap, r);
-        s->regions[s->nregions++] = (fx_region){HEAP_VA, s->heap.p, s->heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+        tu_scene_add_heap(s);
     }
-}
-
-static void scene_free(scene *s)
-{
-    fx_buf_free(&s->mapped);
-    fx_buf_free(&s->flat);
-    fx_buf_free(&s->injected);
-    fx_buf_free(&s->heap);
-    fx_buf_free(&s->noise);
-}
-
-static void scene_minidump(const scene *s, fx_buf *out)
-{
-    fx_process p = {4242, MD_ARCH_X86, s->regions, s->nregions, &s->module, s->module.base ? 1 : 0};
-    fx_buf_init(out);
-    fx_minidump(&p, FX_MD_FULL, out);
 }
 
 static md_dump *open_buf(const fx_buf *b, const md_open_opts *o)
@@ -229,70 +186,43 @@ static void tcp_list(json_t *cfg, char out[][128], size_t *n)
     }
 }
 
-static bool str_in(json_t *arr, const char *key, const char *want)
-{
-    json_t *v;
-    size_t i;
-    json_array_foreach(arr, i, v) {
-        const char *s = key ? json_string_value(json_object_get(v, key)) : json_string_value(v);
-        if (s && strcmp(s, want) == 0) return true;
-    }
-    return false;
-}
-
-static bool has_form(json_t *prov, const char *form)
-{
-    const char *k;
-    json_t *locs, *l;
-    size_t i;
-    json_object_foreach(prov, k, locs) {
-        if (json_is_object(locs)) locs = json_pack("[O]", locs); else json_incref(locs);
-        json_array_foreach(locs, i, l) {
-            const char *f = json_string_value(json_object_get(l, "form"));
-            if (f && strcmp(f, form) == 0) { json_decref(locs); return true; }
-        }
-        json_decref(locs);
-    }
-    return false;
-}
-
 static void check_config(json_t *cfg, const variant *v, bool with_key, bool with_version)
 {
     char got[16][128], want[128];
     size_t n;
     const fx_remcos *r = &v->r;
     ck_assert_str_eq(json_string_value(json_object_get(cfg, "family")), "remcos");
-    ck_assert(str_in(json_object_get(cfg, "category"), NULL, "rat"));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "category"), "rat"));
     tcp_list(cfg, got, &n);
     ck_assert_uint_eq(n, r->nc2);
     for (size_t i = 0; i < r->nc2; i++) {
         hostport_of(r->c2[i], want, sizeof want);
         ck_assert_msg(strcmp(got[i], want) == 0, "%s: c2[%zu] %s != %s", v->name, i, got[i], want);
     }
-    ck_assert(str_in(json_object_get(cfg, "mutex"), NULL, r->mutex));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "mutex"), r->mutex));
     ck_assert_uint_eq(json_array_size(json_object_get(cfg, "mutex")), 1);
-    ck_assert(str_in(json_object_get(cfg, "campaign_id"), NULL, r->botnet));
+    ck_assert(tu_json_has_str(json_object_get(cfg, "campaign_id"), r->botnet));
     char key[128];
     snprintf(key, sizeof key, "HKCU\\Software\\%s", r->mutex);
-    ck_assert(str_in(json_object_get(cfg, "registry"), "key", key));
-    ck_assert_msg(str_in(json_object_get(cfg, "paths"), "path", v->install), "%s: install path", v->name);
-    ck_assert_msg(str_in(json_object_get(cfg, "paths"), "path", v->keylog), "%s: keylog path", v->name);
+    ck_assert(tu_json_str_in(json_object_get(cfg, "registry"), "key", key));
+    ck_assert_msg(tu_json_str_in(json_object_get(cfg, "paths"), "path", v->install), "%s: install path", v->name);
+    ck_assert_msg(tu_json_str_in(json_object_get(cfg, "paths"), "path", v->keylog), "%s: keylog path", v->name);
     if (with_version) ck_assert_str_eq(json_string_value(json_object_get(cfg, "version")), r->version);
     else ck_assert_ptr_null(json_object_get(cfg, "version"));
     json_t *enc = json_object_get(cfg, "encryption");
     if (with_key) {
         char hex[600];
         mc_hex(r->key, r->keylen, hex);
-        ck_assert(str_in(enc, "key", hex));
-        ck_assert(str_in(enc, "algorithm", "RC4"));
+        ck_assert(tu_json_str_in(enc, "key", hex));
+        ck_assert(tu_json_str_in(enc, "algorithm", "RC4"));
     }
-    if (r->gen != FX_RC_GEN_NEW) ck_assert(str_in(json_object_get(cfg, "password"), NULL, "s3cret"));
+    if (r->gen != FX_RC_GEN_NEW) ck_assert(tu_json_has_str(json_object_get(cfg, "password"), "s3cret"));
     else ck_assert_ptr_null(json_object_get(cfg, "password"));
     json_t *other = json_object_get(cfg, "other");
     if (r->licence) ck_assert_str_eq(json_string_value(json_object_get(other, "license")), r->licence);
     if (r->tls) {
         ck_assert_ptr_nonnull(json_object_get(json_object_get(other, "tls"), "raw_certificate"));
-        ck_assert(str_in(enc, "algorithm", "TLS"));
+        ck_assert(tu_json_str_in(enc, "algorithm", "TLS"));
     }
 }
 
@@ -300,10 +230,10 @@ static void check_config(json_t *cfg, const variant *v, bool with_key, bool with
 
 static void run_layout(const variant *v, unsigned what, bool with_key, int confidence)
 {
-    scene s;
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, &v->r, what);
-    scene_minidump(&s, &dump);
+    tu_scene_container(&s, TU_MINIDUMP, &dump);
     md_dump *d = open_buf(&dump, NULL);
     mc_results *res = decode(d);
     ck_assert_msg(mc_results_count(res) == 1, "%s/%u: %zu configs", v->name, what, mc_results_count(res));
@@ -311,12 +241,12 @@ static void run_layout(const variant *v, unsigned what, bool with_key, int confi
     check_config(mc_cfg_json(c), v, with_key, true);
     ck_assert_int_eq(mc_cfg_get_status(c), MC_STATUS_COMPLETE);
     ck_assert_int_eq(mc_cfg_get_confidence(c), confidence);
-    if (what & WITH_HEAP) ck_assert(has_form(mc_cfg_provenance(c), "heap_decrypted"));
-    ck_assert(has_form(mc_cfg_provenance(c), "image_encrypted"));
+    if (what & WITH_HEAP) ck_assert(tu_prov_has_form(mc_cfg_provenance(c), NULL, "heap_decrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), NULL, "image_encrypted"));
     mc_results_free(res);
     md_close(d);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 
 START_TEST(mapped_image)
@@ -341,39 +271,33 @@ END_TEST
 START_TEST(heap_only)
 {
     const variant *v = &V[3];
-    scene s;
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, &v->r, WITH_HEAP);
     static const char strings[] = "\0Remcos Agent initialized\0Connected to C&C!\0Keylogger Started\0";
     fx_put(&s.noise, strings, sizeof strings);
     s.regions[0].data = s.noise.p;
     s.regions[0].size = s.noise.len;
-    scene_minidump(&s, &dump);
+    tu_scene_container(&s, TU_MINIDUMP, &dump);
     md_dump *d = open_buf(&dump, NULL);
     mc_results *res = decode(d);
     ck_assert_uint_eq(mc_results_count(res), 1);
     mc_config *c = mc_results_get(res, 0);
     check_config(mc_cfg_json(c), v, false, false);
     ck_assert_int_eq(mc_cfg_get_confidence(c), 80);
-    ck_assert(has_form(mc_cfg_provenance(c), "heap_decrypted"));
-    ck_assert(!has_form(mc_cfg_provenance(c), "image_encrypted"));
+    ck_assert(tu_prov_has_form(mc_cfg_provenance(c), NULL, "heap_decrypted"));
+    ck_assert(!tu_prov_has_form(mc_cfg_provenance(c), NULL, "image_encrypted"));
     mc_results_free(res);
     md_close(d);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
 static size_t count_configs_in(const fx_buf *region_data, uint64_t va, uint32_t type)
 {
-    fx_region r[2] = {
-        {NOISE_VA, NULL, 0x2000, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0},
-        {va, region_data->p, region_data->len, MD_PAGE_EXECUTE_READ, type, va},
-    };
-    fx_process p = {7, MD_ARCH_X86, r, 2, NULL, 0};
     fx_buf dump;
-    fx_buf_init(&dump);
-    fx_minidump(&p, FX_MD_FULL, &dump);
+    tu_region_dump(region_data, va, type, &dump);
     md_dump *d = open_buf(&dump, NULL);
     mc_results *res = decode(d);
     size_t n = mc_results_count(res);
@@ -481,19 +405,6 @@ END_TEST
 
 /* ---- shared vectors ---- */
 
-static uint8_t *unhex(const char *s, size_t *n)
-{
-    size_t len = strlen(s) / 2;
-    uint8_t *p = malloc(len + 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &v), 1);
-        p[i] = (uint8_t)v;
-    }
-    *n = len;
-    return p;
-}
-
 /* Expected C2s from the vector's own plaintext: field 0 before the separator, entries on 0x1e. */
 static size_t vector_c2(const uint8_t *cfg, size_t n, char out[][128])
 {
@@ -524,11 +435,11 @@ START_TEST(shared_vectors)
         if (strcmp(json_string_value(json_object_get(v, "family")) ?: "", "remcos") != 0) continue;
         seen++;
         size_t klen, clen, blen, ctl;
-        uint8_t *key = unhex(json_string_value(json_object_get(v, "rc4_key_hex")), &klen);
-        uint8_t *cfg = unhex(json_string_value(json_object_get(v, "config_hex")), &clen);
-        uint8_t *blob = unhex(json_string_value(json_object_get(v, "blob_hex")), &blen);
+        uint8_t *key = tu_unhex(json_string_value(json_object_get(v, "rc4_key_hex")), &klen);
+        uint8_t *cfg = tu_unhex(json_string_value(json_object_get(v, "config_hex")), &clen);
+        uint8_t *blob = tu_unhex(json_string_value(json_object_get(v, "blob_hex")), &blen);
         json_t *chk = json_object_get(v, "rc4_check");
-        uint8_t *ct = unhex(json_string_value(json_object_get(chk, "ct_hex")), &ctl);
+        uint8_t *ct = tu_unhex(json_string_value(json_object_get(chk, "ct_hex")), &ctl);
         const char *ck = json_string_value(json_object_get(chk, "key"));
         const char *pt = json_string_value(json_object_get(chk, "plaintext"));
         uint8_t out[64];
@@ -557,7 +468,7 @@ START_TEST(shared_vectors)
         for (size_t k = 0; k < nw; k++) ck_assert_str_eq(got[k], want[k]);
         char hex[600];
         mc_hex(key, klen, hex);
-        ck_assert(str_in(json_object_get(c, "encryption"), "key", hex));
+        ck_assert(tu_json_str_in(json_object_get(c, "encryption"), "key", hex));
         mc_results_free(res);
         md_close(d);
         fx_buf_free(&dump);
@@ -604,29 +515,26 @@ static void engine_check(const fx_buf *in, const md_open_opts *open, const varia
 
 START_TEST(engine_minidump)
 {
-    scene s;
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, &V[_i].r, WITH_MAPPED | WITH_INJECTED | WITH_HEAP);
-    scene_minidump(&s, &dump);
+    tu_scene_container(&s, TU_MINIDUMP, &dump);
     engine_check(&dump, NULL, &V[_i]);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
 START_TEST(engine_other_containers)
 {
     const variant *v = &V[_i % NV];
-    scene s;
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, &v->r, WITH_MAPPED | WITH_FLAT | WITH_HEAP);
-    fx_process p = {4242, MD_ARCH_X86, s.regions, s.nregions, &s.module, 1};
-    fx_buf_init(&dump);
-    if (_i < (int)NV) fx_cuckoo(&p, &dump);
-    else fx_elfcore(&p, 64, FX_ELF_PAGES, &dump);
+    tu_scene_container(&s, _i < (int)NV ? TU_CUCKOO : TU_ELFCORE, &dump);
     engine_check(&dump, NULL, v);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
@@ -634,24 +542,12 @@ END_TEST
 START_TEST(engine_raw)
 {
     const variant *v = &V[_i];
-    fx_buf raw, img, heap;
-    fx_buf_init(&raw);
-    fx_buf_init(&img);
-    fx_put_zeros(&raw, 0x3000);
-    fx_fill_noise(raw.p, raw.len, 3);
-    fx_remcos_image(&v->r, true, 0x10003000, &img);
-    fx_wipe_headers(&img);
-    fx_put(&raw, img.p, img.len);
+    fx_buf raw, heap;
     heap_region(&heap, &v->r);
-    fx_put(&raw, heap.p, heap.len);
-    md_open_opts o;
-    memset(&o, 0, sizeof o);
-    o.force_format = MD_FMT_RAW;
-    o.raw_base = 0x10000000;
-    o.has_raw_base = true;
+    tu_raw_payload(image, &v->r, &heap, &raw);
+    md_open_opts o = tu_raw_opts(TU_RAW_BASE);
     engine_check(&raw, &o, v);
     fx_buf_free(&raw);
-    fx_buf_free(&img);
     fx_buf_free(&heap);
 }
 END_TEST
@@ -720,9 +616,5 @@ int main(void)
     tcase_add_loop_test(te, engine_pe_file, 0, 2 * NV);
     tcase_add_test(te, engine_lookalike);
     suite_add_tcase(s, te);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

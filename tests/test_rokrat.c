@@ -16,11 +16,8 @@
 
 extern const mc_decoder mc_decoder_rokrat;
 
-#define IMG_VA 0x00A10000ull
-#define FLAT_VA 0x02200000ull
-#define INJ_VA 0x03300000ull
-#define HEAP_VA 0x05500000ull
-#define NOISE_VA 0x00300000ull
+#define IMG_VA TU_IMG_VA
+#define HEAP_VA TU_HEAP_VA
 
 #define TOK_YANDEX "y0_FAKE-yandex-token-0123456789abcdefXYZ"
 #define TOK_BOX "FAKEboxTOKENabcdefghijklmnopqrstu"
@@ -78,15 +75,9 @@ static const uint8_t AES_IV[16] = {0x32, 0x31, 0x12, 0x23, 0x34, 0x45, 0x56, 0x6
 
 /* ---- scenes and containers ---- */
 
-enum { WITH_MAPPED = 1, WITH_FLAT = 2, WITH_INJECTED = 4 };
-enum { C_MINIDUMP = TU_MINIDUMP, C_CUCKOO = TU_CUCKOO, C_ELFCORE = TU_ELFCORE, C_GZIP = TU_GZIP, C__COUNT = TU__CONTAINERS };
+enum { C_MINIDUMP = TU_MINIDUMP, C__COUNT = TU__CONTAINERS };
 
-typedef struct scene {
-    fx_buf img, heap, noise;
-    fx_region regions[4]; size_t nregions;
-    fx_module module;
-    int arch;
-} scene;
+static void image(const void *r, bool mapped, uint64_t va, fx_buf *out) { fx_rokrat_image(r, mapped, va, out); }
 
 static void heap_build(fx_buf *b, const fx_rok_request *req, size_t n)
 {
@@ -98,48 +89,23 @@ static void heap_build(fx_buf *b, const fx_rok_request *req, size_t n)
     fx_put(b, junk, sizeof junk);
 }
 
-static void scene_build(scene *s, const variant *v, unsigned what)
+/* The payload in one layout (TU_WITH_*) and the heap with its requests. */
+static void scene_build(tu_scene *s, const variant *v, unsigned what)
 {
-    memset(s, 0, sizeof *s);
-    s->arch = v->r.variant == FX_ROK_2021_X64 ? MD_ARCH_AMD64 : MD_ARCH_X86;
-    fx_buf_init(&s->noise);
-    fx_put_zeros(&s->noise, 0x4000);
-    fx_fill_noise(s->noise.p, s->noise.len, 5);
-    s->regions[s->nregions++] = (fx_region){NOISE_VA, s->noise.p, s->noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    fx_buf_init(&s->img);
-    if (what == WITH_MAPPED) {
-        fx_rokrat_image(&v->r, true, IMG_VA, &s->img);
-        s->regions[s->nregions++] = (fx_region){IMG_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
-        s->module = (fx_module){IMG_VA, (uint32_t)s->img.len, "C:\\ProgramData\\svchost.exe"};
-    } else if (what == WITH_FLAT) {
-        fx_rokrat_image(&v->r, false, 0, &s->img);
-        s->regions[s->nregions++] = (fx_region){FLAT_VA, s->img.p, s->img.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    } else {
-        fx_rokrat_image(&v->r, true, INJ_VA, &s->img);
-        fx_wipe_headers(&s->img);
-        s->regions[s->nregions++] = (fx_region){INJ_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READWRITE, MD_MEM_PRIVATE, 0};
-    }
+    tu_scene_build(s, v->r.variant == FX_ROK_2021_X64 ? MD_ARCH_AMD64 : MD_ARCH_X86, what, image, &v->r,
+                   "C:\\ProgramData\\svchost.exe");
     heap_build(&s->heap, v->req, v->nreq);
-    s->regions[s->nregions++] = (fx_region){HEAP_VA, s->heap.p, s->heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+    tu_scene_add_heap(s);
 }
 
-static void scene_free(scene *s)
+/* Regions without modules as process 4242 in a container. */
+static void container(const fx_region *regs, size_t n, int arch, int kind, fx_buf *out)
 {
-    fx_buf_free(&s->img);
-    fx_buf_free(&s->heap);
-    fx_buf_free(&s->noise);
-}
-
-static void container(const fx_region *regs, size_t n, const fx_module *m, int arch, int kind, fx_buf *out)
-{
-    fx_process p = {4242, arch, regs, n, m, m && m->base ? 1 : 0};
+    fx_process p = {4242, arch, regs, n, NULL, 0};
     tu_write_container(&p, (tu_container)kind, out);
 }
 
 /* ---- engine ---- */
-
-
-
 
 static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
@@ -185,45 +151,33 @@ START_TEST(engine_containers)
 {
     const variant *v = &V[_i / (3 * C__COUNT)];
     unsigned layout = 1u << ((_i / C__COUNT) % 3);
-    scene s;
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, v, layout);
-    container(s.regions, s.nregions, &s.module, s.arch, _i % C__COUNT, &dump);
+    tu_scene_container(&s, (tu_container)(_i % C__COUNT), &dump);
     tu_run r;
     tu_engine_run("rokrat", &dump, NULL, &r);
     ck_assert_msg(r.nconfigs == 1, "%s: %zu configs", v->name, r.nconfigs);
     check_config(r.cfg[0], v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
 START_TEST(engine_raw)
 {
     const variant *v = &V[_i];
-    fx_buf raw, img, heap;
-    fx_buf_init(&raw);
-    fx_buf_init(&img);
-    fx_put_zeros(&raw, 0x3000);
-    fx_fill_noise(raw.p, raw.len, 3);
-    fx_rokrat_image(&v->r, true, 0x10003000, &img);
-    fx_wipe_headers(&img);
-    fx_put(&raw, img.p, img.len);
+    fx_buf raw, heap;
     heap_build(&heap, v->req, v->nreq);
-    fx_put(&raw, heap.p, heap.len);
-    md_open_opts o;
-    memset(&o, 0, sizeof o);
-    o.force_format = MD_FMT_RAW;
-    o.raw_base = 0x10000000;
-    o.has_raw_base = true;
+    tu_raw_payload(image, &v->r, &heap, &raw);
+    md_open_opts o = tu_raw_opts(TU_RAW_BASE);
     tu_run r;
     tu_engine_run("rokrat", &raw, &o, &r);
     ck_assert_uint_eq(r.nconfigs, 1);
     check_config(r.cfg[0], v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&raw);
-    fx_buf_free(&img);
     fx_buf_free(&heap);
 }
 END_TEST
@@ -236,7 +190,7 @@ START_TEST(aes_only)
     fx_buf_init(&img);
     fx_rokrat_image(&r, true, IMG_VA, &img);
     fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
-    container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+    container(&reg, 1, MD_ARCH_AMD64, C_MINIDUMP, &dump);
     tu_run rr;
     tu_engine_run("rokrat", &dump, NULL, &rr);
     ck_assert_uint_eq(rr.nconfigs, 1);
@@ -254,14 +208,8 @@ END_TEST
 
 static size_t configs_in(const fx_region *regs, size_t n, int arch)
 {
-    fx_buf dump;
-    container(regs, n, NULL, arch, C_MINIDUMP, &dump);
-    tu_run r;
-    tu_engine_run("rokrat", &dump, NULL, &r);
-    size_t k = r.nconfigs;
-    mc_input_result_clear(&r.res);
-    fx_buf_free(&dump);
-    return k;
+    fx_process p = {4242, arch, regs, n, NULL, 0};
+    return tu_count_configs("rokrat", &p);
 }
 
 /* A benign sync client: the same API hosts (ASCII and UTF-16), common DLL names, and requests
@@ -282,7 +230,7 @@ START_TEST(benign_cloud_client)
     ck_assert_uint_eq(configs_in(r, 2, MD_ARCH_AMD64), 0);
     /* the decoder itself, handed only weak hits on that process, stays silent too */
     fx_buf dump;
-    container(r, 2, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+    container(r, 2, MD_ARCH_AMD64, C_MINIDUMP, &dump);
     md_dump *d = NULL;
     char err[256];
     ck_assert_int_eq(md_open_mem(dump.p, dump.len, NULL, &d, err, sizeof err), MD_OK);
@@ -349,14 +297,9 @@ START_TEST(shared_vectors)
     json_array_foreach(json_object_get(root, "vectors"), i, v) {
         if (strcmp(jstr(v, "family") ?: "", "rokrat") != 0) continue;
         seen++;
-        const char *pt = jstr(v, "plaintext"), *hex = jstr(v, "encoded_hex");
-        size_t n = strlen(hex) / 2;
-        uint8_t *enc = malloc(n), *mine = malloc(n);
-        for (size_t k = 0; k < n; k++) {
-            unsigned b;
-            ck_assert_int_eq(sscanf(hex + 2 * k, "%2x", &b), 1);
-            enc[k] = (uint8_t)b;
-        }
+        const char *pt = jstr(v, "plaintext");
+        size_t n;
+        uint8_t *enc = tu_unhex(jstr(v, "encoded_hex"), &n), *mine = malloc(n);
         ck_assert_uint_eq(n, strlen(pt));
         fx_rokrat_encode(pt, n, mine);
         ck_assert_mem_eq(mine, enc, n);
@@ -365,7 +308,7 @@ START_TEST(shared_vectors)
         fx_buf_init(&img);
         fx_rokrat_image_with_encoded(&r, enc, n, true, IMG_VA, &img);
         fx_region reg = {IMG_VA, img.p, img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
-        container(&reg, 1, NULL, MD_ARCH_AMD64, C_MINIDUMP, &dump);
+        container(&reg, 1, MD_ARCH_AMD64, C_MINIDUMP, &dump);
         tu_run rr;
         tu_engine_run("rokrat", &dump, NULL, &rr);
         ck_assert_uint_eq(rr.nconfigs, 1);
@@ -396,9 +339,5 @@ int main(void)
     tcase_add_test(tc, hostile);
     tcase_add_test(tc, shared_vectors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -13,11 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMG_VA 0x00A10000ull
-#define FLAT_VA 0x02200000ull
-#define INJ_VA 0x03300000ull
-#define HEAP_VA 0x05500000ull
-#define NOISE_VA 0x00300000ull
+#define IMG_VA TU_IMG_VA
+#define HEAP_VA TU_HEAP_VA
 
 static const uint8_t KEY16[16] = {0x11, 0xA7, 0x3C, 0x58, 0xE2, 0x09, 0x6D, 0xB4,
                                   0x70, 0x2F, 0xC1, 0x9A, 0x46, 0xDE, 0x83, 0x35};
@@ -75,14 +72,7 @@ static variant V[] = {
 
 /* ---- scenes ---- */
 
-enum { WITH_MAPPED = 1, WITH_FLAT = 2, WITH_INJECTED = 4 };
-
-typedef struct scene {
-    fx_buf img, heap, noise;
-    fx_region regions[4]; size_t nregions;
-    fx_module module;
-    int arch;
-} scene;
+static void image(const void *v, bool mapped, uint64_t va, fx_buf *out) { fx_vidar_image(v, mapped, va, out); }
 
 static void heap_build(fx_buf *b, const variant *v)
 {
@@ -98,50 +88,18 @@ static void heap_build(fx_buf *b, const variant *v)
     fx_put(b, junk, sizeof junk);
 }
 
-static void scene_build(scene *s, const variant *v, unsigned what)
+/* The payload in one layout (TU_WITH_*) and the heap with its strings and pages. */
+static void scene_build(tu_scene *s, const variant *v, unsigned what)
 {
-    memset(s, 0, sizeof *s);
-    s->arch = v->v.era == 3 ? MD_ARCH_AMD64 : MD_ARCH_X86;
-    fx_buf_init(&s->noise);
-    fx_put_zeros(&s->noise, 0x4000);
-    fx_fill_noise(s->noise.p, s->noise.len, 5);
-    s->regions[s->nregions++] = (fx_region){NOISE_VA, s->noise.p, s->noise.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    fx_buf_init(&s->img);
-    if (what == WITH_MAPPED) {
-        fx_vidar_image(&v->v, true, IMG_VA, &s->img);
-        s->regions[s->nregions++] = (fx_region){IMG_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READ, MD_MEM_IMAGE, IMG_VA};
-        s->module = (fx_module){IMG_VA, (uint32_t)s->img.len, "C:\\Users\\u\\AppData\\Local\\Temp\\setup.exe"};
-    } else if (what == WITH_FLAT) {
-        fx_vidar_image(&v->v, false, 0, &s->img);
-        s->regions[s->nregions++] = (fx_region){FLAT_VA, s->img.p, s->img.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
-    } else {
-        fx_vidar_image(&v->v, true, INJ_VA, &s->img);
-        fx_wipe_headers(&s->img);
-        s->regions[s->nregions++] = (fx_region){INJ_VA, s->img.p, s->img.len, MD_PAGE_EXECUTE_READWRITE, MD_MEM_PRIVATE, 0};
-    }
+    tu_scene_build(s, v->v.era == 3 ? MD_ARCH_AMD64 : MD_ARCH_X86, what, image, &v->v,
+                   "C:\\Users\\u\\AppData\\Local\\Temp\\setup.exe");
     heap_build(&s->heap, v);
-    s->regions[s->nregions++] = (fx_region){HEAP_VA, s->heap.p, s->heap.len, MD_PAGE_READWRITE, MD_MEM_PRIVATE, 0};
+    tu_scene_add_heap(s);
 }
 
-static void scene_free(scene *s)
-{
-    fx_buf_free(&s->img);
-    fx_buf_free(&s->heap);
-    fx_buf_free(&s->noise);
-}
-
-enum { C_MINIDUMP = TU_MINIDUMP, C_CUCKOO = TU_CUCKOO, C_ELFCORE = TU_ELFCORE, C_GZIP = TU_GZIP, C__COUNT = TU__CONTAINERS };
-
-static void scene_container(const scene *s, int container, fx_buf *out)
-{
-    fx_process p = {4242, s->arch, s->regions, s->nregions, &s->module, s->module.base ? 1 : 0};
-    tu_write_container(&p, (tu_container)container, out);
-}
+enum { C__COUNT = TU__CONTAINERS };
 
 /* ---- engine ---- */
-
-
-
 
 static void check_config(json_t *cfg, const variant *v)
 {
@@ -194,17 +152,17 @@ START_TEST(engine_containers)
 {
     const variant *v = &V[_i / (3 * C__COUNT)];
     unsigned layout = 1u << ((_i / C__COUNT) % 3);
-    int container = _i % C__COUNT;
-    scene s;
+    tu_container container = (tu_container)(_i % C__COUNT);
+    tu_scene s;
     fx_buf dump;
     scene_build(&s, v, layout);
-    scene_container(&s, container, &dump);
+    tu_scene_container(&s, container, &dump);
     tu_run r;
     tu_engine_run("vidar", &dump, NULL, &r);
     check_run(&r, v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&dump);
-    scene_free(&s);
+    tu_scene_free(&s);
 }
 END_TEST
 
@@ -212,27 +170,15 @@ END_TEST
 START_TEST(engine_raw)
 {
     const variant *v = &V[_i];
-    fx_buf raw, img, heap;
-    fx_buf_init(&raw);
-    fx_buf_init(&img);
-    fx_put_zeros(&raw, 0x3000);
-    fx_fill_noise(raw.p, raw.len, 3);
-    fx_vidar_image(&v->v, true, 0x10003000, &img);
-    fx_wipe_headers(&img);
-    fx_put(&raw, img.p, img.len);
+    fx_buf raw, heap;
     heap_build(&heap, v);
-    fx_put(&raw, heap.p, heap.len);
-    md_open_opts o;
-    memset(&o, 0, sizeof o);
-    o.force_format = MD_FMT_RAW;
-    o.raw_base = 0x10000000;
-    o.has_raw_base = true;
+    tu_raw_payload(image, &v->v, &heap, &raw);
+    md_open_opts o = tu_raw_opts(TU_RAW_BASE);
     tu_run r;
     tu_engine_run("vidar", &raw, &o, &r);
     check_run(&r, v);
     mc_input_result_clear(&r.res);
     fx_buf_free(&raw);
-    fx_buf_free(&img);
     fx_buf_free(&heap);
 }
 END_TEST
@@ -240,15 +186,7 @@ END_TEST
 static size_t configs_in(const fx_region *regs, size_t n, int arch)
 {
     fx_process p = {7, arch, regs, n, NULL, 0};
-    fx_buf dump;
-    fx_buf_init(&dump);
-    fx_minidump(&p, FX_MD_FULL, &dump);
-    tu_run r;
-    tu_engine_run("vidar", &dump, NULL, &r);
-    size_t k = r.nconfigs;
-    mc_input_result_clear(&r.res);
-    fx_buf_free(&dump);
-    return k;
+    return tu_count_configs("vidar", &p);
 }
 
 START_TEST(lookalikes)
@@ -317,13 +255,11 @@ END_TEST
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
-    size_t n = strlen(s) / 2;
+    size_t n;
+    uint8_t *p = tu_unhex(s, &n);
     ck_assert_uint_le(n, cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
+    memcpy(out, p, n);
+    free(p);
     return n;
 }
 
@@ -391,9 +327,5 @@ int main(void)
     tcase_add_test(tc, hostile);
     tcase_add_test(tc, shared_vectors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

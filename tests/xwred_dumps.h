@@ -79,11 +79,7 @@ static inline const char *xt_other(json_t *cfg, const char *key)
 
 static inline bool xt_has_form(json_t *rec, const char *prov_key, const char *form)
 {
-    json_t *arr = json_object_get(json_object_get(rec, "provenance"), prov_key), *e;
-    size_t i;
-    json_array_foreach(arr, i, e)
-        if (strcmp(json_string_value(json_object_get(e, "form")) ?: "", form) == 0) return true;
-    return false;
+    return tu_prov_has_form(json_object_get(rec, "provenance"), prov_key, form);
 }
 
 static inline bool xt_has_path(json_t *cfg, const char *path, const char *usage)
