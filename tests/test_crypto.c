@@ -2,26 +2,14 @@
  * RFC 6229, RFC 8439, RFC 6070, RFC 4231), each cross-checked with the openssl command line. */
 #include "lib/mc_crypto.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses hex into a fresh buffer (test-owned). */
-static uint8_t *unhex(const char *h, size_t *n)
-{
-    size_t len = strlen(h) / 2;
-    uint8_t *p = malloc(len + 1);
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < len; i++) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(h + 2 * i, "%2x", &v), 1);
-        p[i] = (uint8_t)v;
-    }
-    if (n) *n = len;
-    return p;
-}
 
 static void assert_hex(const uint8_t *p, size_t n, const char *want)
 {
@@ -41,8 +29,8 @@ static const char *SP_K256 = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d
 static void aes_kat(mc_aes_mode mode, const char *key_hex, const char *pt_hex, const char *ct_hex)
 {
     size_t kl, pl, cl, n = 0;
-    uint8_t *key = unhex(key_hex, &kl), *iv = unhex(SP_IV, NULL);
-    uint8_t *pt = unhex(pt_hex, &pl), *ct = unhex(ct_hex, &cl);
+    uint8_t *key = tu_unhex(key_hex, &kl), *iv = tu_unhex(SP_IV, NULL);
+    uint8_t *pt = tu_unhex(pt_hex, &pl), *ct = tu_unhex(ct_hex, &cl);
     uint8_t buf[128];
     ck_assert(mc_aes_encrypt(mode, key, kl, iv, pt, pl, false, buf, &n));
     ck_assert_uint_eq(n, cl);

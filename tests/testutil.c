@@ -208,7 +208,7 @@ uint8_t *tu_unhex(const char *hex, size_t *n)
         ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
         p[i] = (uint8_t)v;
     }
-    *n = len;
+    if (n) *n = len;
     return p;
 }
 

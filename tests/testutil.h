@@ -79,7 +79,7 @@ void tu_region_dump(const fx_buf *data, uint64_t va, uint32_t type, fx_buf *out)
 /* How many configs one engine pass of family finds in the process p written as a full minidump. */
 size_t tu_count_configs(const char *family, const fx_process *p);
 
-/* Hex text to bytes (each pair must parse); *n is the byte count; free() it. */
+/* Hex text to bytes (each pair must parse); *n (when n is not NULL) is the byte count; free() it. */
 uint8_t *tu_unhex(const char *hex, size_t *n);
 
 /* An engine with these families' rules and decoders (NULL, 0: all), opening inputs with open
