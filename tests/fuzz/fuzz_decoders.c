@@ -39,7 +39,6 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,25 +68,102 @@ void __libc_free(void *p);
 
 static _Thread_local bool in_kdf;   /* this thread is inside __real_mc_pbkdf2_sha1 */
 
-static void *crypto_malloc(size_t n, const char *file, int line)
+/* The glibc blocks alive now, an open-addressing set (linear probing, deletion by backward
+ * shift). A free looks its pointer up here; asking ASan instead (__sanitizer_get_ownership)
+ * walks every large ASan block on each call and was 61% of the harness's time (perf). These
+ * functions run for every allocation OpenSSL makes: they are left out of the coverage
+ * instrumentation, whose callbacks on each probe cost more than the probe. A block that does not
+ * fit comes from ASan's heap. */
+#define FZ_GLIBC_SLOTS 4096u   /* power of two; at most half used */
+#define FZ_NOCOV __attribute__((no_sanitize("coverage")))
+static void *glibc_live[FZ_GLIBC_SLOTS];
+static size_t glibc_nlive;
+static pthread_mutex_t glibc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+FZ_NOCOV static size_t glibc_slot(const void *p)
 {
-    (void)file, (void)line;
-    return in_kdf ? __libc_malloc(n) : malloc(n);
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 52) & (FZ_GLIBC_SLOTS - 1);
 }
 
-/* A block keeps the allocator it came from: glibc's unless the ASan allocator owns it. */
-static void *crypto_realloc(void *p, size_t n, const char *file, int line)
+/* The slot holding p, or the empty slot where it would go. Caller holds glibc_lock. */
+FZ_NOCOV static size_t glibc_find(const void *p)
+{
+    size_t i = glibc_slot(p);
+    while (glibc_live[i] && glibc_live[i] != p)
+        i = (i + 1) & (FZ_GLIBC_SLOTS - 1);
+    return i;
+}
+
+FZ_NOCOV static bool glibc_add(void *p)
+{
+    pthread_mutex_lock(&glibc_lock);
+    bool ok = glibc_nlive < FZ_GLIBC_SLOTS / 2;
+    if (ok) {
+        glibc_live[glibc_find(p)] = p;
+        glibc_nlive++;
+    }
+    pthread_mutex_unlock(&glibc_lock);
+    return ok;
+}
+
+/* Forgets p; true if it was a glibc block. Caller holds glibc_lock. */
+FZ_NOCOV static bool glibc_take_locked(const void *p)
+{
+    size_t i = glibc_find(p);
+    if (!glibc_live[i])
+        return false;
+    glibc_live[i] = NULL;
+    glibc_nlive--;
+    /* Backward shift: move up every entry of the cluster that the hole cuts off from its slot. */
+    for (size_t j = (i + 1) & (FZ_GLIBC_SLOTS - 1); glibc_live[j];
+         j = (j + 1) & (FZ_GLIBC_SLOTS - 1)) {
+        size_t home = glibc_slot(glibc_live[j]);
+        if (((j - home) & (FZ_GLIBC_SLOTS - 1)) >= ((j - i) & (FZ_GLIBC_SLOTS - 1))) {
+            glibc_live[i] = glibc_live[j];
+            glibc_live[j] = NULL;
+            i = j;
+        }
+    }
+    return true;
+}
+
+FZ_NOCOV static void *crypto_malloc(size_t n, const char *file, int line)
 {
     (void)file, (void)line;
+    if (!in_kdf)
+        return malloc(n);
+    void *p = __libc_malloc(n);
+    if (p && !glibc_add(p)) {
+        __libc_free(p);
+        return malloc(n);
+    }
+    return p;
+}
+
+/* A block keeps the allocator it came from. */
+FZ_NOCOV static void *crypto_realloc(void *p, size_t n, const char *file, int line)
+{
     if (!p)
         return crypto_malloc(n, file, line);
-    return __sanitizer_get_ownership(p) ? realloc(p, n) : __libc_realloc(p, n);
+    pthread_mutex_lock(&glibc_lock);
+    bool mine = glibc_take_locked(p);
+    void *q = mine ? __libc_realloc(p, n) : NULL;
+    if (mine) {   /* the slot p left is free: re-adding q (or p, still live) cannot fail */
+        glibc_live[glibc_find(q ? q : p)] = q ? q : p;
+        glibc_nlive++;
+    }
+    pthread_mutex_unlock(&glibc_lock);
+    return mine ? q : realloc(p, n);
 }
 
-static void crypto_free(void *p, const char *file, int line)
+FZ_NOCOV static void crypto_free(void *p, const char *file, int line)
 {
     (void)file, (void)line;
-    if (p && !__sanitizer_get_ownership(p))
+    pthread_mutex_lock(&glibc_lock);
+    bool mine = p && glibc_take_locked(p);
+    pthread_mutex_unlock(&glibc_lock);
+    if (mine)
         __libc_free(p);
     else
         free(p);
