@@ -402,6 +402,90 @@ START_TEST(res_walk_cap)
 }
 END_TEST
 
+/* What a flat image's resource walk reads where sections do not follow one another: the
+ * resource view V (what RVA -> VA reads give byte by byte) is cut into sections whose raw data
+ * are not adjacent in the file, and (with_overlay) a section listed first claims
+ * RVA 0x2100..0x2300 over the others, whose own bytes there are decoys. Root entries 30 and 62
+ * lead to the only two leaves: entry 62 is the first past .rsrc's raw data, entry 30 the first
+ * the overlay claims, so a walk whose direct view of the section ran past either edge finds
+ * the wrong bytes there. */
+static void res_view_flat(bool with_overlay)
+{
+    enum { VLEN = 0x400 };
+    uint8_t v[VLEN], lo[0x200], hi[0x200], ovl[0x200], pad[0x200];
+    memset(v, 0, sizeof v);
+    dir(v, 0x000, 0, 70);
+    for (uint32_t i = 0; i < 70; i++) ent(v, 0x000, i, i, 0);   /* leaves above the language level */
+    ent(v, 0x000, 30, 30, 0x80000000u | 0x280);
+    ent(v, 0x000, 62, 62, 0x80000000u | 0x300);
+    const uint32_t chain[2][2] = {{0x280, 8}, {0x300, 7}};
+    for (int c = 0; c < 2; c++) {
+        uint32_t at = chain[c][0];
+        dir(v, at, 0, 1);
+        ent(v, at, 0, chain[c][1], 0x80000000u | (at + 0x20));
+        dir(v, at + 0x20, 0, 1);
+        ent(v, at + 0x20, 0, 0x409, at + 0x40);
+        w32(v, at + 0x40, RSRC_RVA + 0x380 + 8 * (uint32_t)c);
+        w32(v, at + 0x44, 4);
+    }
+    memcpy(v + 0x380, "OVL!", 4);
+    memcpy(v + 0x388, "LEAF", 4);
+    memcpy(lo, v, 0x200);
+    memcpy(hi, v + 0x200, 0x200);
+    memcpy(ovl, v + 0x100, 0x200);
+    memset(pad, 0xEE, sizeof pad);
+    if (with_overlay) {
+        memset(lo + 0x100, 0xEE, 0x100);
+        memset(hi, 0xEE, 0x100);
+    }
+    static const uint8_t code[16] = {0xC3};
+    fx_section sect[5] = {{".text", 0x1000, sizeof code, code, sizeof code, 0x60000020}};
+    size_t n = 1;
+    if (with_overlay) sect[n++] = (fx_section){".ovl", RSRC_RVA + 0x100, 0x200, ovl, 0x200, 0};
+    sect[n++] = (fx_section){".rsrc", RSRC_RVA, 0x200, lo, 0x200, 0};
+    sect[n++] = (fx_section){".pad", 0x3000, 0x200, pad, 0x200, 0};
+    sect[n++] = (fx_section){".rsr2", RSRC_RVA + 0x200, 0x200, hi, 0x200, 0};
+    fx_pe pe;
+    memset(&pe, 0, sizeof pe);
+    pe.image_base = IMAGE_BASE;
+    pe.sections = sect;
+    pe.nsections = n;
+    pe.dirs[0].index = 2;
+    pe.dirs[0].rva = RSRC_RVA;
+    pe.dirs[0].size = VLEN;
+    pe.ndirs = 1;
+    fx_buf img;
+    fx_buf_init(&img);
+    fx_pe_build(&pe, false, &img);
+    md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
+    mc_pe p;
+    ck_assert(mc_pe_open_at(&p, d, LOAD_BASE, MD_LAYOUT_FLAT));
+    mc_pe_res r;
+    ck_assert(mc_pe_res_find(&p, 62, NULL, 7, NULL, &r));
+    check_res_data(&p, &r, (const uint8_t *)"LEAF", 4);
+    ck_assert(mc_pe_res_find(&p, 30, NULL, 8, NULL, &r));
+    check_res_data(&p, &r, (const uint8_t *)"OVL!", 4);
+    mc_pe_res_stats st;
+    int leaves = 0;
+    mc_pe_res_walk(&p, count_cb, &leaves, &st);
+    ck_assert_int_eq(leaves, 2);
+    ck_assert_uint_eq(st.entries, 70 + 2 * 2);
+    md_close(d);
+    fx_buf_free(&img);
+}
+
+START_TEST(res_flat_sections_apart)
+{
+    res_view_flat(false);
+}
+END_TEST
+
+START_TEST(res_flat_overlay)
+{
+    res_view_flat(true);
+}
+END_TEST
+
 START_TEST(res_absent)
 {
     fx_native n;
@@ -437,6 +521,8 @@ int main(void)
     tcase_add_test(tc, res_hostile_counts);
     tcase_add_test(tc, res_entry_cap);
     tcase_add_test(tc, res_walk_cap);
+    tcase_add_test(tc, res_flat_sections_apart);
+    tcase_add_test(tc, res_flat_overlay);
     tcase_add_test(tc, res_absent);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -191,13 +191,49 @@ bool mc_pe_section_span(const mc_pe *pe, const mc_pe_section *s, uint64_t *va, u
 typedef struct res_ctx {
     const mc_pe *pe;
     uint32_t limit;           /* bytes of the resource section reachable from rsrc_rva */
+    const uint8_t *view;      /* the first view_len of them, in the dump's buffer */
+    uint32_t view_len;
     mc_pe_res_stats st;
     uint32_t visited[MC_PE_RES_MAX_DIRS];   /* directory offsets entered, sorted */
 } res_ctx;
 
+/* A walk reads up to MC_PE_RES_MAX_WALK entries; one RVA -> VA and one region lookup per read
+ * were most of a hostile walk's time. So the walk reads from a view: the longest stretch from
+ * rsrc_rva on whose bytes lie at the VA of the first plus their offset and in one run of the
+ * dump, where a copy gives what reads through mc_pe_rva_to_va give. In a flat image that is the
+ * raw data of the section rsrc_rva resolves to (or the headers), up to the first section listed
+ * before it (sections may overlap; the first listed wins). Reads past the view take the slow
+ * path. */
+static void rsrc_view(res_ctx *c)
+{
+    const mc_pe *pe = c->pe;
+    uint64_t len = c->limit, va;
+    c->view = NULL;
+    c->view_len = 0;
+    if (pe->layout == MD_LAYOUT_FLAT) {
+        const mc_pe_section *s = mc_pe_section_at_rva(pe, pe->rsrc_rva);
+        uint64_t end = s ? (uint64_t)s->rva + s->raw_size : pe->size_of_headers;
+        uint32_t before = s ? (uint32_t)(s - pe->sect) : pe->nsections;
+        for (uint32_t i = 0; i < before; i++)   /* none of these holds rsrc_rva itself */
+            if (pe->sect[i].rva > pe->rsrc_rva && pe->sect[i].rva < end) end = pe->sect[i].rva;
+        if (end <= pe->rsrc_rva) return;
+        if (end - pe->rsrc_rva < len) len = end - pe->rsrc_rva;
+    }
+    if (!len || !mc_pe_rva_to_va(pe, pe->rsrc_rva, &va)) return;
+    const md_run *r = md_run_at(pe->dump, va);
+    if (!r) return;
+    if (len > r->size - (va - r->va)) len = r->size - (va - r->va);
+    c->view = md_ptr(pe->dump, va, len);
+    c->view_len = c->view ? (uint32_t)len : 0;
+}
+
 static bool rsrc_read(const res_ctx *c, uint32_t off, void *dst, uint32_t len)
 {
     uint64_t va;
+    if (md_span_ok(off, len, c->view_len)) {
+        memcpy(dst, c->view + off, len);
+        return true;
+    }
     if (!md_span_ok(off, len, c->limit)) return false;
     if (!mc_pe_rva_to_va(c->pe, c->pe->rsrc_rva + off, &va)) return false;
     return md_read(c->pe->dump, va, dst, len) == len;
@@ -300,6 +336,7 @@ bool mc_pe_res_walk(const mc_pe *pe, mc_pe_res_fn fn, void *arg, mc_pe_res_stats
     c.pe = pe;
     if (!pe->dump || pe->rsrc_rva == 0) { if (stats) *stats = c.st; return false; }
     c.limit = rsrc_limit(pe);
+    rsrc_view(&c);
     memset(fr, 0, sizeof fr);
     if (!open_frame(&c, &fr[0], 0)) { if (stats) *stats = c.st; return false; }
     int depth = 0;
