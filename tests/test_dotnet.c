@@ -386,6 +386,78 @@ START_TEST(random_mutations)
 }
 END_TEST
 
+/* mc_dn_field_owner as it was first written: every TypeDef's field list walked position by
+ * position (TypeDefs x Fields on lying lists), the reference the range test must agree with. */
+static uint32_t owner_by_walk(const mc_dotnet *dn, uint32_t field_row)
+{
+    for (uint32_t r = 1; r <= mc_dn_rows(dn, MC_DN_T_TYPEDEF); r++) {
+        mc_dn_typedef td;
+        if (mc_dn_get_typedef(dn, r, &td) != MC_DN_OK) return 0;
+        for (uint32_t pos = td.field_first; pos < td.field_end; pos++)
+            if (mc_dn_field_at(dn, pos) == field_row) return r;
+    }
+    return 0;
+}
+
+/* Overwrites a cell of the open metadata copy (2- or 4-byte, as the tables were laid out). */
+static void poke_cell(mc_dotnet *dn, unsigned table, uint32_t row, unsigned col, uint32_t v)
+{
+    uint8_t *p = dn->md + dn->table_off[table] + (size_t)(row - 1) * dn->row_size[table] +
+                 dn->col_off[table][col];
+    unsigned w = (unsigned)(dn->col_off[table][col + 1] - dn->col_off[table][col]);
+    for (unsigned i = 0; i < w; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void check_owners(const mc_dotnet *dn, uint32_t nfields)
+{
+    for (uint32_t f = 0; f <= nfields + 1; f++)
+        ck_assert_uint_eq(mc_dn_field_owner(dn, f), owner_by_walk(dn, f));
+}
+
+/* Field lists that lie (starts out of order, so lists overlap, past the table, zero), with and
+ * without a FieldPtr table (laid over the #US heap of the copy, with repeated entries): the owner
+ * is the one the position-by-position walk finds, for every field row. */
+START_TEST(field_owner_lying_lists)
+{
+    size_t len;
+    uint8_t *f = td_load("quasar14.exe", &len);
+    mc_dotnet *dn;
+    md_dump *d;
+    ck_assert_int_eq(open_mutated(f, len, &dn, &d), MC_DN_OK);
+    uint32_t ntypes = mc_dn_rows(dn, MC_DN_T_TYPEDEF), nfields = mc_dn_rows(dn, MC_DN_T_FIELD);
+    ck_assert_uint_ge(ntypes, 4);
+    ck_assert_uint_gt(nfields, 10);
+    ck_assert_uint_ge(dn->us.size, 2 * nfields);
+    check_owners(dn, nfields);
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (int round = 0; round < 40; round++) {
+        for (uint32_t r = 1; r <= ntypes; r++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            poke_cell(dn, MC_DN_T_TYPEDEF, r, 4, (uint32_t)(x % (nfields + 3)));
+        }
+        bool ptr = round & 1;
+        dn->rows[MC_DN_T_FIELDPTR] = ptr ? nfields : 0;
+        dn->table_off[MC_DN_T_FIELDPTR] = dn->us.off;
+        for (uint32_t p = 1; ptr && p <= nfields; p++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            poke_cell(dn, MC_DN_T_FIELDPTR, p, 0, (uint32_t)(x % (nfields + 2)));
+        }
+        check_owners(dn, nfields);
+    }
+    /* A field every FieldPtr slot names: past MC_DN_MAX_NAMINGS slots it has no owner. */
+    uint32_t nptr = dn->us.size / 2 < 4 * MC_DN_MAX_NAMINGS ? dn->us.size / 2 : 4 * MC_DN_MAX_NAMINGS;
+    ck_assert_uint_gt(nptr, MC_DN_MAX_NAMINGS);
+    dn->rows[MC_DN_T_FIELDPTR] = nptr;
+    for (uint32_t p = 1; p <= nptr; p++) poke_cell(dn, MC_DN_T_FIELDPTR, p, 0, 7);
+    for (uint32_t r = 1; r <= ntypes; r++) poke_cell(dn, MC_DN_T_TYPEDEF, r, 4, 1);
+    ck_assert_uint_ne(owner_by_walk(dn, 7), 0);
+    ck_assert_uint_eq(mc_dn_field_owner(dn, 7), 0);
+    mc_dn_close(dn);
+    md_close(d);
+    free(f);
+}
+END_TEST
+
 START_TEST(il_decoder_bounds)
 {
     /* switch with a count larger than the body, ldc.i4 cut short, a lone 0xFE prefix. */
@@ -424,6 +496,7 @@ int main(void)
     tcase_add_test(tc, lying_headers);
     tcase_add_test(tc, random_mutations);
     tcase_add_test(tc, il_decoder_bounds);
+    tcase_add_test(tc, field_owner_lying_lists);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -252,8 +252,13 @@ static mc_dn_err parse_tables(mc_dotnet *dn)
     }
     if (dn->heap_sizes & 0x40) p += 4;  /* extra data word of #- streams */
     for (unsigned i = 0; i < MC_DN_T_COUNT; i++) {
+        /* Column widths depend on the row counts alone: worked out once here, not per cell. */
         uint32_t rs = 0;
-        for (unsigned c = 0; c < 10 && schema[i][c] != C_END; c++) rs += col_width(dn, schema[i][c]);
+        for (unsigned c = 0; c < 10; c++) {
+            dn->col_off[i][c] = (uint8_t)rs;
+            if (schema[i][c] != C_END) rs += col_width(dn, schema[i][c]);
+        }
+        dn->col_off[i][10] = (uint8_t)rs;
         dn->row_size[i] = rs;
         uint64_t bytes = (uint64_t)rs * dn->rows[i];
         if (!md_span_ok(p, bytes, n)) return MC_DN_E_TABLES;
@@ -351,9 +356,9 @@ mc_dn_err mc_dn_cell(const mc_dotnet *dn, unsigned table, uint32_t row, unsigned
 {
     if (!dn || table >= MC_DN_T_COUNT || col >= 10 || schema[table][col] == C_END) return MC_DN_E_ARG;
     if (row == 0 || row > dn->rows[table]) return MC_DN_E_INDEX;
-    uint64_t off = dn->table_off[table] + (uint64_t)(row - 1) * dn->row_size[table];
-    for (unsigned c = 0; c < col; c++) off += col_width(dn, schema[table][c]);
-    unsigned w = col_width(dn, schema[table][col]);
+    uint64_t off = dn->table_off[table] + (uint64_t)(row - 1) * dn->row_size[table] +
+                   dn->col_off[table][col];
+    unsigned w = (unsigned)(dn->col_off[table][col + 1] - dn->col_off[table][col]);
     if (!md_span_ok(off, w, dn->md_len)) return MC_DN_E_INDEX;
     *val = w == 2 ? md_le16(dn->md + off) : md_le32(dn->md + off);
     return MC_DN_OK;
@@ -515,14 +520,34 @@ uint32_t mc_dn_find_method(const mc_dotnet *dn, uint32_t type_row, const char *n
     return 0;
 }
 
+/* The first TypeDef (in row order) whose field list holds field_row. A list is the range of
+ * list positions [field_first, field_end); a position names a field through the FieldPtr table
+ * when there is one, else it is the field's row. Each range is tested whole against the
+ * positions that name field_row, not walked position by position: lying list starts make ranges
+ * overlap, and the walk cost TypeDefs x Fields (a 64 KB image held a million steps per call).
+ * Through FieldPtr the positions are found in one pass over it; a field named by more than
+ * MC_DN_MAX_NAMINGS positions (never in real metadata) has no owner. */
+
 uint32_t mc_dn_field_owner(const mc_dotnet *dn, uint32_t field_row)
 {
+    if (!dn) return 0;
+    uint32_t at[MC_DN_MAX_NAMINGS], nat = 0;   /* ascending positions naming field_row */
+    if (!dn->rows[MC_DN_T_FIELDPTR]) {
+        at[nat++] = field_row;
+    } else {
+        for (uint32_t pos = 1; pos <= dn->rows[MC_DN_T_FIELDPTR]; pos++) {
+            if (mc_dn_field_at(dn, pos) != field_row) continue;
+            if (nat == MC_DN_MAX_NAMINGS) return 0;
+            at[nat++] = pos;
+        }
+    }
     uint32_t n = mc_dn_rows(dn, MC_DN_T_TYPEDEF);
     for (uint32_t r = 1; r <= n; r++) {
         mc_dn_typedef td;
         if (mc_dn_get_typedef(dn, r, &td) != MC_DN_OK) return 0;
-        for (uint32_t pos = td.field_first; pos < td.field_end; pos++)
-            if (mc_dn_field_at(dn, pos) == field_row) return r;
+        uint32_t i = 0;
+        while (i < nat && at[i] < td.field_first) i++;
+        if (i < nat && at[i] < td.field_end) return r;
     }
     return 0;
 }

@@ -44,6 +44,9 @@ enum {
 #define MC_DN_MAX_METADATA (64u << 20)
 #define MC_DN_MAX_BODY (1u << 20)
 #define MC_DN_MAX_ROWS (1u << 24)
+/* FieldPtr slots naming one field beyond which mc_dn_field_owner gives up (a real FieldPtr table
+ * names each field once). */
+#define MC_DN_MAX_NAMINGS 64u
 
 typedef struct mc_dn_heap {
     uint32_t off, size;       /* inside the metadata copy */
@@ -71,6 +74,7 @@ typedef struct mc_dotnet {
     uint8_t heap_sizes;
     uint32_t rows[64];
     uint32_t row_size[MC_DN_T_COUNT];
+    uint8_t col_off[MC_DN_T_COUNT][11];  /* byte offset of each column in a row; [n] = row size */
     uint32_t table_off[MC_DN_T_COUNT];   /* offset in md of each table's first row */
 } mc_dotnet;
 

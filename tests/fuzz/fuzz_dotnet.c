@@ -9,10 +9,9 @@
 
 #define FZ_MAX_ROWS 256u
 
-/* mc_dn_field_owner scans every TypeDef and its field list per call (22% of this harness's time
- * on the grown corpus), and the items of the method bodies point at the same fields again and
- * again. It is a pure function of the open metadata, so each field is asked once per open: a
- * direct-mapped memo, cleared whenever an image is opened. */
+/* mc_dn_field_owner reads every TypeDef per call, and the items of the method bodies point at
+ * the same fields again and again. It is a pure function of the open metadata, so each field is
+ * asked once per open: a direct-mapped memo, cleared whenever an image is opened. */
 #define FZ_OWNER_MEMO 256u
 static struct {
     bool set;
