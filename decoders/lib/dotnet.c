@@ -522,34 +522,53 @@ uint32_t mc_dn_find_method(const mc_dotnet *dn, uint32_t type_row, const char *n
 
 /* The first TypeDef (in row order) whose field list holds field_row. A list is the range of
  * list positions [field_first, field_end); a position names a field through the FieldPtr table
- * when there is one, else it is the field's row. Each range is tested whole against the
- * positions that name field_row, not walked position by position: lying list starts make ranges
- * overlap, and the walk cost TypeDefs x Fields (a 64 KB image held a million steps per call).
- * Through FieldPtr the positions are found in one pass over it; a field named by more than
- * MC_DN_MAX_NAMINGS positions (never in real metadata) has no owner. */
+ * when there is one, else it is the field's row. Each range is tested whole, not walked position
+ * by position: lying list starts make ranges overlap, and the walk cost TypeDefs x Fields (a
+ * 64 KB image held a million steps per call). Through FieldPtr, one pass over it marks the
+ * positions naming field_row in a bitmap with a running count per 64 positions, so a range
+ * holds one of them when the counts at its ends differ (3 MiB at MC_DN_MAX_ROWS). */
+typedef struct dn_marks {
+    uint64_t *bits;
+    uint32_t *below;          /* below[w]: marks in words [0, w) */
+} dn_marks;
+
+static uint32_t marks_below(const dn_marks *m, uint32_t pos)
+{
+    uint64_t low = m->bits[pos / 64] & ((1ull << (pos % 64)) - 1);
+    return m->below[pos / 64] + (uint32_t)__builtin_popcountll(low);
+}
 
 uint32_t mc_dn_field_owner(const mc_dotnet *dn, uint32_t field_row)
 {
     if (!dn) return 0;
-    uint32_t at[MC_DN_MAX_NAMINGS], nat = 0;   /* ascending positions naming field_row */
-    if (!dn->rows[MC_DN_T_FIELDPTR]) {
-        at[nat++] = field_row;
-    } else {
-        for (uint32_t pos = 1; pos <= dn->rows[MC_DN_T_FIELDPTR]; pos++) {
-            if (mc_dn_field_at(dn, pos) != field_row) continue;
-            if (nat == MC_DN_MAX_NAMINGS) return 0;
-            at[nat++] = pos;
+    uint32_t nptr = dn->rows[MC_DN_T_FIELDPTR], owner = 0;
+    dn_marks m = {NULL, NULL};
+    if (nptr) {
+        size_t words = (size_t)(nptr + 1) / 64 + 1;   /* positions 0 .. nptr + 1 */
+        m.bits = calloc(words, sizeof *m.bits);
+        m.below = malloc(words * sizeof *m.below);
+        if (!m.bits || !m.below) goto out;
+        for (uint32_t pos = 1; pos <= nptr; pos++)
+            if (mc_dn_field_at(dn, pos) == field_row) m.bits[pos / 64] |= 1ull << (pos % 64);
+        uint32_t run = 0;
+        for (size_t w = 0; w < words; w++) {
+            m.below[w] = run;
+            run += (uint32_t)__builtin_popcountll(m.bits[w]);
         }
     }
     uint32_t n = mc_dn_rows(dn, MC_DN_T_TYPEDEF);
-    for (uint32_t r = 1; r <= n; r++) {
+    for (uint32_t r = 1; r <= n && !owner; r++) {
         mc_dn_typedef td;
-        if (mc_dn_get_typedef(dn, r, &td) != MC_DN_OK) return 0;
-        uint32_t i = 0;
-        while (i < nat && at[i] < td.field_first) i++;
-        if (i < nat && at[i] < td.field_end) return r;
+        if (mc_dn_get_typedef(dn, r, &td) != MC_DN_OK) break;
+        if (td.field_first >= td.field_end) continue;
+        if (nptr ? marks_below(&m, td.field_end) != marks_below(&m, td.field_first)
+                 : field_row >= td.field_first && field_row < td.field_end)
+            owner = r;
     }
-    return 0;
+out:
+    free(m.bits);
+    free(m.below);
+    return owner;
 }
 
 /* ---- signatures and field data ---- */

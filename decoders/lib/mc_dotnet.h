@@ -44,9 +44,6 @@ enum {
 #define MC_DN_MAX_METADATA (64u << 20)
 #define MC_DN_MAX_BODY (1u << 20)
 #define MC_DN_MAX_ROWS (1u << 24)
-/* FieldPtr slots naming one field beyond which mc_dn_field_owner gives up (a real FieldPtr table
- * names each field once). */
-#define MC_DN_MAX_NAMINGS 64u
 
 typedef struct mc_dn_heap {
     uint32_t off, size;       /* inside the metadata copy */
