@@ -229,8 +229,9 @@ static void read_misc_info(md_ctx *c)
 /* ---- modules ---- */
 
 /* MINIDUMP_STRING at rva into out (UTF-8). A malformed string yields what can be salvaged and a
- * warning; the module is still worth keeping for its base and size. */
-static void read_string(md_ctx *c, uint64_t rva, char *out, size_t outsz)
+ * warning; the module is still worth keeping for its base and size. Returns whether it was
+ * malformed. */
+static bool read_string(md_ctx *c, uint64_t rva, char *out, size_t outsz)
 {
     md_builder *b = c->b;
     out[0] = 0;
@@ -258,6 +259,7 @@ static void read_string(md_ctx *c, uint64_t rva, char *out, size_t outsz)
     if (why && c->nbadstrings++ == 0)
         md_b_warn(b, MD_W_BAD_STRING, "minidump string at 0x%llx %s; kept what is readable",
                   (unsigned long long)rva, why);
+    return why != NULL;
 }
 
 static md_err read_modules(md_ctx *c)
@@ -273,9 +275,19 @@ static md_err read_modules(md_ctx *c)
     if (!name)
         return MD_E_NOMEM;
     md_err rc = MD_OK;
+    /* Modules that name the string the one before named reuse its decoding (a hostile list
+     * points thousands of modules at one string of MD_MAX_STRING units); a malformed one still
+     * counts once per module. */
+    uint64_t prev_rva = UINT64_MAX;
+    bool prev_bad = false;
     for (uint64_t i = 0; i < n && rc == MD_OK && !c->b->module_cap_hit; i++) {
         const uint8_t *m = c->b->buf + first + i * MODULE_SIZE;
-        read_string(c, md_le32(m + 20), name, namesz);
+        uint64_t rva = md_le32(m + 20);
+        if (rva != prev_rva)
+            prev_bad = read_string(c, rva, name, namesz);
+        else if (prev_bad)
+            c->nbadstrings++;
+        prev_rva = rva;
         rc = md_b_module(c->b, fix_va(c, md_le64(m)), md_le32(m + 8), name, md_le32(m + 16),
                          md_le32(m + 12));
     }

@@ -681,6 +681,39 @@ START_TEST(bad_strings)
 }
 END_TEST
 
+static bool has_message(const md_dump *d, const char *text)
+{
+    for (size_t i = 0; i < d->nwarnings; i++)
+        if (strstr(d->warnings[i].msg, text))
+            return true;
+    return false;
+}
+
+/* Modules naming one string (hostile lists point thousands at one; the reader decodes it once per
+ * run of modules naming it): each keeps the name, and a malformed one counts once per module. */
+START_TEST(shared_module_names)
+{
+    fx_buf b;
+    make(FX_MD_FULL, &b);
+    size_t list = stream_rva(&b, ST_MODULE), s0 = name_rva(&b, 0);
+    fx_set_u32(&b, list + 4 + 108 * 1 + 20, (uint32_t)s0);
+    fx_set_u32(&b, list + 4 + 108 * 2 + 20, (uint32_t)s0);
+    md_dump *d = open_ok(&b);
+    ck_assert_uint_eq(d->nmodules, 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq(d->modules[i].path, PATH_APP);
+    ck_assert(!has_warning(d, MD_W_BAD_STRING));
+    md_close(d);
+    fx_set_u32(&b, s0, rd32(&b, s0) - 1);         /* odd: malformed for all three */
+    d = open_ok(&b);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_eq(strlen(d->modules[i].path), strlen(PATH_APP) - 1);
+    ck_assert(has_message(d, "minidump: 3 malformed strings"));
+    md_close(d);
+    fx_buf_free(&b);
+}
+END_TEST
+
 START_TEST(meminfo_entry_sizes)
 {
     fx_buf b;
@@ -863,6 +896,7 @@ static Suite *suite(void)
     tcase_add_test(h, overlapping_ranges);
     tcase_add_test(h, memory64_offset_overflow);
     tcase_add_test(h, bad_strings);
+    tcase_add_test(h, shared_module_names);
     tcase_add_test(h, meminfo_entry_sizes);
     tcase_add_test(h, duplicate_streams);
     tcase_add_test(h, zero_streams);

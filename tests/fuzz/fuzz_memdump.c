@@ -22,11 +22,11 @@
 #define HEAP_CHECK_EVERY 4
 #endif
 
-/* Small caps keep each execution fast; the defaults are tested by the unit tests. Every module
- * costs a name decode of up to MD_MAX_STRING UTF-16 units (hostile lists point all their modules
- * at one long string), and those decodes were 50-70% of the minidump, sniff and compressed
- * harnesses' time with 256 modules; 32 still takes the cap path (a 32 KiB input holds ~300
- * MINIDUMP_MODULE entries) and halves the decoding on the grown corpus. */
+/* Small caps keep each execution fast; the defaults are tested by the unit tests. A module costs
+ * a name decode of up to MD_MAX_STRING UTF-16 units (the reader decodes once for a run of modules
+ * naming one string, but mutated lists alternate), and those decodes were 50-70% of the
+ * minidump, sniff and compressed harnesses' time with 256 modules; 32 still takes the cap path (a
+ * 32 KiB input holds ~300 MINIDUMP_MODULE entries). */
 static const md_open_opts base_opts = {
     .max_decompressed = 4u << 20, .max_regions = 4096, .max_modules = 32,
 };
