@@ -37,8 +37,12 @@ int mc_yara_acquire(void)
 {
     int rc = 0;
     pthread_mutex_lock(&yara_lock);
-    if (yara_refs == 0)
+    if (yara_refs == 0) {
+        uint32_t no_copies = 0;
         rc = yr_initialize();
+        if (rc == ERROR_SUCCESS)   /* fails only for an unknown name; then copies are made */
+            (void)yr_set_configuration(YR_CONFIG_MAX_MATCH_DATA, &no_copies);
+    }
     if (rc == ERROR_SUCCESS)
         yara_refs++;
     pthread_mutex_unlock(&yara_lock);
