@@ -409,7 +409,7 @@ END_TEST
  * lead to the only two leaves: entry 62 is the first past .rsrc's raw data, entry 30 the first
  * the overlay claims, so a walk whose direct view of the section ran past either edge finds
  * the wrong bytes there. */
-static void res_view_flat(bool with_overlay)
+static void view_image(bool with_overlay, fx_buf *img)
 {
     enum { VLEN = 0x400 };
     uint8_t v[VLEN], lo[0x200], hi[0x200], ovl[0x200], pad[0x200];
@@ -454,9 +454,14 @@ static void res_view_flat(bool with_overlay)
     pe.dirs[0].rva = RSRC_RVA;
     pe.dirs[0].size = VLEN;
     pe.ndirs = 1;
+    fx_buf_init(img);
+    fx_pe_build(&pe, false, img);
+}
+
+static void res_view_flat(bool with_overlay)
+{
     fx_buf img;
-    fx_buf_init(&img);
-    fx_pe_build(&pe, false, &img);
+    view_image(with_overlay, &img);
     md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     mc_pe p;
     ck_assert(mc_pe_open_at(&p, d, LOAD_BASE, MD_LAYOUT_FLAT));
@@ -483,6 +488,117 @@ END_TEST
 START_TEST(res_flat_overlay)
 {
     res_view_flat(true);
+}
+END_TEST
+
+typedef struct walk_digest {
+    int leaves;
+    uint64_t h;
+} walk_digest;
+
+static uint64_t key_digest(const mc_res_key *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (!k->named) return k->id;
+    for (const char *c = k->name; *c; c++) h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+    return h;
+}
+
+static bool digest_cb(const mc_pe_res *r, void *arg)
+{
+    walk_digest *w = arg;
+    const uint64_t v[6] = {key_digest(&r->type), key_digest(&r->name),
+                           r->lang, r->data_rva, r->size, r->va};
+    for (int i = 0; i < 6; i++) w->h = (w->h ^ v[i]) * 0x100000001b3ull;
+    w->leaves++;
+    return true;
+}
+
+/* The walk and its stats, with direct reads or through mc_pe_rva_to_va. */
+static walk_digest digest_walk(const mc_pe *pe, bool direct, mc_pe_res_stats *st)
+{
+    walk_digest w = {0, 0xcbf29ce484222325ull};
+    mc_pe_res_direct = direct;
+    w.h ^= mc_pe_res_walk(pe, digest_cb, &w, st);
+    mc_pe_res_direct = true;
+    return w;
+}
+
+/* A minidump holding img at LOAD_BASE cut into regions at odd offsets, listed out of VA order
+ * (so VA-adjacent pieces are separate runs of the file) and with one piece left out (a hole). */
+static md_dump *cut_dump(const fx_buf *img, uint64_t seed, fx_buf *out)
+{
+    fx_region r[6];
+    size_t n = 0, at = 0;
+    while (at < img->len && n < 6) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = n == 5 ? img->len - at : 0x100 + (size_t)(seed >> 33) % 0x900;
+        if (len > img->len - at) len = img->len - at;
+        r[n++] = (fx_region){LOAD_BASE + at, img->p + at, len, MD_PAGE_READONLY, MD_MEM_IMAGE, LOAD_BASE};
+        at += len;
+    }
+    size_t hole = 1 + (size_t)(seed >> 40) % (n - 1);
+    fx_region list[6];
+    size_t k = 0;
+    for (size_t i = n; i-- > 0;)
+        if (i != hole) list[k++] = r[i];
+    fx_process p = {1234, MD_ARCH_X86, list, k, NULL, 0};
+    fx_buf_init(out);
+    fx_minidump(&p, FX_MD_PARTIAL, out);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(out->p, out->len, NULL, &d, err, sizeof err), MD_OK);
+    return d;
+}
+
+/* Direct reads give the walk reads through mc_pe_rva_to_va give: the two view images and a
+ * native image with resources, mutated in their section tables and resource bytes, in a raw
+ * dump and in minidumps cut into runs with a hole, in both layouts. */
+START_TEST(res_direct_same_as_exact)
+{
+    fx_buf imgs[3];
+    view_image(false, &imgs[0]);
+    view_image(true, &imgs[1]);
+    fx_native n;
+    build_native(&n);
+    fx_buf_init(&imgs[2]);
+    fx_native_build(&n, false, IMAGE_BASE, &imgs[2]);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    int compared = 0, with_leaves = 0;
+    for (int round = 0; round < 240; round++) {
+        const fx_buf *src = &imgs[round % 3];
+        fx_buf img;
+        fx_buf_init(&img);
+        fx_put(&img, src->p, src->len);
+        for (int k = round < 3 ? 0 : 6; k > 0; k--) {   /* the first round of each unmutated */
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            size_t at = k & 1 ? 0x178 + (size_t)(x % 0x180) : (size_t)(x % img.len);
+            img.p[at] = (uint8_t)(x >> 24);
+        }
+        fx_buf mdb;
+        md_dump *dumps[2] = {tu_open_raw(img.p, img.len, LOAD_BASE), cut_dump(&img, x, &mdb)};
+        for (int di = 0; di < 2; di++)
+            for (int layout = MD_LAYOUT_MAPPED; layout <= MD_LAYOUT_FLAT; layout++) {
+                mc_pe pe;
+                if (!mc_pe_open_at(&pe, dumps[di], LOAD_BASE, (md_layout)layout)) continue;
+                mc_pe_res_stats a, b;
+                walk_digest wa = digest_walk(&pe, true, &a), wb = digest_walk(&pe, false, &b);
+                ck_assert_int_eq(wa.leaves, wb.leaves);
+                ck_assert_uint_eq(wa.h, wb.h);
+                ck_assert(a.dirs == b.dirs && a.leaves == b.leaves && a.entries == b.entries &&
+                          a.cycle == b.cycle && a.capped == b.capped && a.bad == b.bad);
+                compared++;
+                with_leaves += wa.leaves > 0;
+            }
+        md_close(dumps[0]);
+        md_close(dumps[1]);
+        fx_buf_free(&mdb);
+        fx_buf_free(&img);
+    }
+    ck_assert_int_gt(compared, 600);
+    ck_assert_int_gt(with_leaves, 200);
+    for (int i = 0; i < 3; i++) fx_buf_free(&imgs[i]);
+    fx_native_free(&n);
 }
 END_TEST
 
@@ -523,6 +639,7 @@ int main(void)
     tcase_add_test(tc, res_walk_cap);
     tcase_add_test(tc, res_flat_sections_apart);
     tcase_add_test(tc, res_flat_overlay);
+    tcase_add_test(tc, res_direct_same_as_exact);
     tcase_add_test(tc, res_absent);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

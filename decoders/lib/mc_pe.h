@@ -93,6 +93,9 @@ typedef struct mc_pe_res_stats {
  * Returns false when the image has no readable resource directory. stats may be NULL. */
 typedef bool (*mc_pe_res_fn)(const mc_pe_res *res, void *arg);
 bool mc_pe_res_walk(const mc_pe *pe, mc_pe_res_fn fn, void *arg, mc_pe_res_stats *stats);
+/* Walks copy from the dump's buffer where the RVA map allows it (default); false makes every
+ * read go through mc_pe_rva_to_va and md_read, so tests can check both give the same walk. */
+extern bool mc_pe_res_direct;
 
 /* First leaf whose type and name match. type_name/name may be NULL to match by id only
  * (name_id 0 with name NULL matches any name). Names compare ASCII case-insensitively, as

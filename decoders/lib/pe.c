@@ -188,53 +188,143 @@ bool mc_pe_section_span(const mc_pe *pe, const mc_pe_section *s, uint64_t *va, u
 
 /* ---- resources ---- */
 
+/* A walk reads up to MC_PE_RES_MAX_WALK entries, and one RVA -> VA (a scan of the section
+ * table) and one region lookup per read were most of a hostile walk's time. So the walk first
+ * cuts the resource bytes at every section start and end, raw data end and header end: between
+ * two cuts the same section (the first listed, as sections may overlap) or the headers resolve
+ * every byte, so RVA -> VA is one linear map or fails throughout. Those stretches are cut again
+ * where the dump's runs begin and end, into pieces that are either in one run (a read inside
+ * is a copy) or hold no byte of the dump (a read starting there fails at once). A read that
+ * leaves its piece, and everything past RES_MAX_PIECES, takes the exact path. The answers are
+ * those of the exact path (mc_pe_res_direct = false, for the tests). */
+#define RES_MAX_CUTS (3u * MC_PE_MAX_SECTIONS + 3u)
+#define RES_MAX_PIECES 1024u
+
+bool mc_pe_res_direct = true;
+
+typedef struct res_piece {
+    uint32_t off;             /* first resource offset of the piece; it ends where the next starts */
+    uint32_t direct;          /* bytes from off at p */
+    const uint8_t *p;
+    bool none;                /* no byte of the piece can be read */
+} res_piece;
+
 typedef struct res_ctx {
     const mc_pe *pe;
     uint32_t limit;           /* bytes of the resource section reachable from rsrc_rva */
-    const uint8_t *view;      /* the first view_len of them, in the dump's buffer */
-    uint32_t view_len;
+    uint32_t npieces, last;   /* last: the piece of the previous read (reads are local) */
+    res_piece piece[RES_MAX_PIECES];
     mc_pe_res_stats st;
     uint32_t visited[MC_PE_RES_MAX_DIRS];   /* directory offsets entered, sorted */
 } res_ctx;
 
-/* A walk reads up to MC_PE_RES_MAX_WALK entries; one RVA -> VA and one region lookup per read
- * were most of a hostile walk's time. So the walk reads from a view: the longest stretch from
- * rsrc_rva on whose bytes lie at the VA of the first plus their offset and in one run of the
- * dump, where a copy gives what reads through mc_pe_rva_to_va give. In a flat image that is the
- * raw data of the section rsrc_rva resolves to (or the headers), up to the first section listed
- * before it (sections may overlap; the first listed wins). Reads past the view take the slow
- * path. */
-static void rsrc_view(res_ctx *c)
+static void add_cut(uint64_t *cut, uint32_t *n, uint64_t v, uint64_t lo, uint64_t hi)
 {
-    const mc_pe *pe = c->pe;
-    uint64_t len = c->limit, va;
-    c->view = NULL;
-    c->view_len = 0;
-    if (pe->layout == MD_LAYOUT_FLAT) {
-        const mc_pe_section *s = mc_pe_section_at_rva(pe, pe->rsrc_rva);
-        uint64_t end = s ? (uint64_t)s->rva + s->raw_size : pe->size_of_headers;
-        uint32_t before = s ? (uint32_t)(s - pe->sect) : pe->nsections;
-        for (uint32_t i = 0; i < before; i++)   /* none of these holds rsrc_rva itself */
-            if (pe->sect[i].rva > pe->rsrc_rva && pe->sect[i].rva < end) end = pe->sect[i].rva;
-        if (end <= pe->rsrc_rva) return;
-        if (end - pe->rsrc_rva < len) len = end - pe->rsrc_rva;
-    }
-    if (!len || !mc_pe_rva_to_va(pe, pe->rsrc_rva, &va)) return;
-    const md_run *r = md_run_at(pe->dump, va);
-    if (!r) return;
-    if (len > r->size - (va - r->va)) len = r->size - (va - r->va);
-    c->view = md_ptr(pe->dump, va, len);
-    c->view_len = c->view ? (uint32_t)len : 0;
+    if (v <= lo || v >= hi) return;
+    uint32_t i = *n;
+    while (i > 0 && cut[i - 1] > v) { cut[i] = cut[i - 1]; i--; }
+    if (i > 0 && cut[i - 1] == v) { memmove(&cut[i], &cut[i + 1], (*n - i) * sizeof *cut); return; }
+    cut[i] = v;
+    (*n)++;
 }
 
-static bool rsrc_read(const res_ctx *c, uint32_t off, void *dst, uint32_t len)
+/* The first run starting after va, or NULL. */
+static const md_run *run_after(const md_dump *d, uint64_t va)
+{
+    size_t lo = 0, hi = d->nruns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->runs[mid].va <= va) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < d->nruns ? &d->runs[lo] : NULL;
+}
+
+/* Pieces of [off, end), whose RVAs map linearly from va (or nowhere when !mapped). False when
+ * the pieces ran out; the last one then covers the rest and sends its reads the exact way. */
+static bool add_pieces(res_ctx *c, uint32_t off, uint32_t end, bool mapped, uint64_t va)
+{
+    const md_dump *d = c->pe->dump;
+    while (off < end) {
+        if (c->npieces >= RES_MAX_PIECES - 1) {
+            c->piece[c->npieces++] = (res_piece){.off = off};
+            return false;
+        }
+        res_piece *p = &c->piece[c->npieces++];
+        *p = (res_piece){.off = off, .none = true};
+        if (!mapped) return true;
+        uint64_t n = end - off;
+        const md_run *r = md_run_at(d, va);
+        if (r) {
+            if (n > r->size - (va - r->va)) n = r->size - (va - r->va);
+            *p = (res_piece){.off = off, .direct = (uint32_t)n, .p = d->buf + r->off + (va - r->va)};
+        } else {
+            const md_run *next = run_after(d, va);
+            if (next && next->va - va < n) n = next->va - va;
+        }
+        off += (uint32_t)n;
+        va += n;
+    }
+    return true;
+}
+
+static void rsrc_pieces(res_ctx *c)
+{
+    const mc_pe *pe = c->pe;
+    uint64_t lo = pe->rsrc_rva, hi = lo + c->limit, cut[RES_MAX_CUTS];
+    uint32_t n = 0;
+    c->npieces = c->last = 0;
+    if (!mc_pe_res_direct || !c->limit) return;
+    cut[n++] = lo;
+    if (pe->layout == MD_LAYOUT_MAPPED) {
+        if (pe->size_of_image) add_cut(cut, &n, pe->size_of_image, lo, hi);
+    } else {
+        add_cut(cut, &n, pe->size_of_headers, lo, hi);
+        for (uint32_t i = 0; i < pe->nsections; i++) {
+            const mc_pe_section *s = &pe->sect[i];
+            uint32_t ext = s->vsize > s->raw_size ? s->vsize : s->raw_size;
+            add_cut(cut, &n, s->rva, lo, hi);
+            add_cut(cut, &n, (uint64_t)s->rva + s->raw_size, lo, hi);
+            add_cut(cut, &n, (uint64_t)s->rva + ext, lo, hi);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t va = 0;
+        bool mapped = mc_pe_rva_to_va(pe, (uint32_t)cut[i], &va);
+        uint32_t end = (uint32_t)((i + 1 < n ? cut[i + 1] : hi) - lo);
+        /* A VA that wraps past 2^64 inside the stretch: its tail has no bytes, the exact path
+         * says so. */
+        if (mapped && end - (uint32_t)(cut[i] - lo) > UINT64_MAX - va) {
+            c->piece[c->npieces++] = (res_piece){.off = (uint32_t)(cut[i] - lo)};
+            if (c->npieces == RES_MAX_PIECES) return;
+            continue;
+        }
+        if (!add_pieces(c, (uint32_t)(cut[i] - lo), end, mapped, va)) return;
+    }
+}
+
+static bool rsrc_read(res_ctx *c, uint32_t off, void *dst, uint32_t len)
 {
     uint64_t va;
-    if (md_span_ok(off, len, c->view_len)) {
-        memcpy(dst, c->view + off, len);
-        return true;
-    }
     if (!md_span_ok(off, len, c->limit)) return false;
+    if (c->npieces) {
+        uint32_t k = c->last;   /* the last piece starting at or before off */
+        if (!(c->piece[k].off <= off && (k + 1 == c->npieces || c->piece[k + 1].off > off))) {
+            uint32_t lo = 0, hi = c->npieces;
+            while (hi - lo > 1) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (c->piece[mid].off <= off) lo = mid;
+                else hi = mid;
+            }
+            c->last = k = lo;
+        }
+        const res_piece *p = &c->piece[k];
+        if (p->none) return false;
+        if (off - p->off <= p->direct && len <= p->direct - (off - p->off)) {
+            memcpy(dst, p->p + (off - p->off), len);
+            return true;
+        }
+    }
     if (!mc_pe_rva_to_va(c->pe, c->pe->rsrc_rva + off, &va)) return false;
     return md_read(c->pe->dump, va, dst, len) == len;
 }
@@ -273,7 +363,7 @@ static bool enter_dir(res_ctx *c, uint32_t off)
     return true;
 }
 
-static void read_key(const res_ctx *c, uint32_t name_field, mc_res_key *k)
+static void read_key(res_ctx *c, uint32_t name_field, mc_res_key *k)
 {
     memset(k, 0, sizeof *k);
     if (!(name_field & 0x80000000u)) { k->id = name_field & 0xffff; return; }
@@ -336,7 +426,7 @@ bool mc_pe_res_walk(const mc_pe *pe, mc_pe_res_fn fn, void *arg, mc_pe_res_stats
     c.pe = pe;
     if (!pe->dump || pe->rsrc_rva == 0) { if (stats) *stats = c.st; return false; }
     c.limit = rsrc_limit(pe);
-    rsrc_view(&c);
+    rsrc_pieces(&c);
     memset(fr, 0, sizeof fr);
     if (!open_frame(&c, &fr[0], 0)) { if (stats) *stats = c.st; return false; }
     int depth = 0;

@@ -6,7 +6,8 @@
  * the walk found a match (it stops there); without one it runs only for walks of at most
  * FZ_FULL_FIND entries: a miss is a second complete traversal (up to MC_PE_RES_MAX_WALK = 65536
  * entries of a hostile tree) that reads nothing the walk did not; the lookups were 28% of this
- * harness's time on the grown corpus. */
+ * harness's time on the grown corpus. Every sixteenth input walks once more with
+ * mc_pe_res_direct = false, and the walk must be the same leaf for leaf. */
 #include "fuzz_common.h"
 #include "lib/mc_pe.h"
 
@@ -28,6 +29,7 @@ static const fz_find finds[2] = {{MC_RT_RCDATA, NULL, "SETTINGS"}, {0, "RCDATA",
 typedef struct res_walk {
     const mc_pe *pe;
     unsigned n;
+    uint64_t h;               /* FNV-1a of every leaf, in order */
     bool seen[2];             /* finds[i] matched a leaf; first[i] is the first one */
     mc_pe_res first[2];
 } res_walk;
@@ -41,9 +43,24 @@ static bool key_is(const mc_res_key *k, uint32_t id, const char *name)
     return id == 0 || (!k->named && k->id == id);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t key_hash(uint64_t h, const mc_res_key *k)
+{
+    return k->named ? fnv(h, k->name, strlen(k->name) + 1) : fnv(h, &k->id, sizeof k->id);
+}
+
 static bool on_res(const mc_pe_res *r, void *arg)
 {
     res_walk *w = arg;
+    w->h = key_hash(key_hash(w->h, &r->type), &r->name);
+    w->h = fnv(fnv(fnv(fnv(w->h, &r->lang, 4), &r->data_rva, 4), &r->size, 4), &r->va, 8);
     for (int i = 0; i < 2; i++)
         if (!w->seen[i] && key_is(&r->type, finds[i].type_id, finds[i].type_name) &&
             key_is(&r->name, 0, finds[i].name)) {
@@ -83,6 +100,8 @@ static void check_find(const mc_pe *pe, const res_walk *w, const mc_pe_res_stats
     }
 }
 
+static bool exact_too;   /* this input: walk once more without direct reads and compare */
+
 static void walk_pe(const mc_pe *pe)
 {
     uint64_t va = 0, size = 0;
@@ -97,10 +116,25 @@ static void walk_pe(const mc_pe *pe)
     }
     fz_sink += mc_pe_rva_to_va(pe, pe->entry_rva, &va) + va;
     fz_sink += mc_pe_ptr_to_va(pe, pe->image_base + pe->entry_rva, &va) + va;
-    res_walk w = {.pe = pe};
+    res_walk w = {.pe = pe, .h = 0xcbf29ce484222325ull};
     mc_pe_res_stats st = {0};
-    fz_sink += mc_pe_res_walk(pe, on_res, &w, &st) + st.dirs + st.leaves + st.cycle;
+    bool ok = mc_pe_res_walk(pe, on_res, &w, &st);
+    fz_sink += ok + st.dirs + st.leaves + st.cycle;
     check_find(pe, &w, &st);
+    if (exact_too) {   /* the walk's direct reads against reads through mc_pe_rva_to_va */
+        res_walk x = {.pe = pe, .h = 0xcbf29ce484222325ull};
+        mc_pe_res_stats sx = {0};
+        mc_pe_res_direct = false;
+        bool okx = mc_pe_res_walk(pe, on_res, &x, &sx);
+        mc_pe_res_direct = true;
+        if (okx != ok || x.n != w.n || x.h != w.h || sx.dirs != st.dirs || sx.leaves != st.leaves ||
+            sx.entries != st.entries || sx.cycle != st.cycle || sx.capped != st.capped ||
+            sx.bad != st.bad) {
+            fprintf(stderr, "fuzz: the resource walk differs with direct reads (%u/%u leaves)\n",
+                    w.n, x.n);
+            abort();
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -108,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!size)
         return 0;
     md_dump *d = fz_raw_dump(data, size);
+    exact_too = size % 16 == 0;
     for (int layout = MD_LAYOUT_MAPPED; layout <= MD_LAYOUT_FLAT; layout++) {
         mc_pe pe;
         if (mc_pe_open_at(&pe, d, FZ_BASE, (md_layout)layout))
