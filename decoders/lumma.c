@@ -38,8 +38,7 @@
 #define LM_POLL 0x10000u            /* bytes scanned between deadline checks */
 #define LM_HEAP_COPIES 4u           /* heap copies recorded per C2 and encoding */
 
-static const uint8_t MARKER[16] = {0x32, 0x1D, 0x30, 0xF9, 0x48, 0x77, 0x82, 0x5A,
-                                   0x3C, 0xBF, 0x73, 0x7F, 0xDD, 0x4F, 0x15, 0x75};
+#define LM_MARKER_LEN 16u   /* the rule's $marker: 32 1D 30 F9 48 77 82 5A 3C BF 73 7F DD 4F 15 75 */
 static const uint8_t SHA1_TAIL[12] = {0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10, 0xF0, 0xE1, 0xD2, 0xC3};
 static const char ALPHABET[] = "123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";   /* + its NUL */
 static const char CENTRAL[] = "finding central directory";             /* + its NUL */
@@ -671,7 +670,7 @@ static bool try_newer(lm_state *s, const lm_window *w, const uint8_t *buf, size_
     tries = 0;
     for (size_t i = 0; i < h->n && tries < LM_MAX_TRIES; i++) {
         const mc_hit *m = &h->v[i];
-        if (!mc_hit_is(m, "$marker") || m->len != sizeof MARKER || m->va < w->lo || m->va >= w->hi) continue;
+        if (!mc_hit_is(m, "$marker") || m->len != LM_MARKER_LEN || m->va < w->lo || m->va >= w->hi) continue;
         tries++;
         if (try_c(s, w, buf, len, m->va, f)) return true;
     }

@@ -29,7 +29,7 @@
 #define RC_MAX_HEAP_COPIES 8u
 #define RC_TRACK 64u
 
-static const uint8_t ANCHOR[12] = {0xE0, 0, 0, 0x07, 0xE0, 0, 0, 0x07, 0xFF, 0xFF, 0xFF, 0xFF};
+#define RC_ANCHOR_LEN 12u   /* the rule's $anchor: E0 00 00 07 E0 00 00 07 FF FF FF FF */
 
 typedef enum rc_gen { GEN_NEW = 0, GEN_ATAT, GEN_1E, GEN_PIPE, GEN__COUNT } rc_gen;
 
@@ -780,7 +780,7 @@ static int remcos_decode(const mc_decode_ctx *ctx, const md_dump *dump, const mc
     }
     for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
         const mc_hit *h = &hits->v[i];
-        if (mc_hit_is(h, "$anchor") && h->len == sizeof ANCHOR) try_anchor(&s, h->va + h->len);
+        if (mc_hit_is(h, "$anchor") && h->len == RC_ANCHOR_LEN) try_anchor(&s, h->va + h->len);
     }
     for (size_t i = 0; i < hits->n && !mc_expired(ctx); i++) {
         const mc_hit *h = &hits->v[i];
