@@ -278,6 +278,22 @@ static void ent(uint8_t *p, uint32_t dir_at, uint32_t i, uint32_t name, uint32_t
     w32(p, dir_at + 20 + 8 * i, target);
 }
 
+/* A PE at IMAGE_BASE with these sections and a resource directory of len bytes at RSRC_RVA. */
+static void rsrc_image(const fx_section *sect, size_t n, uint32_t len, bool mapped, fx_buf *img)
+{
+    fx_pe pe;
+    memset(&pe, 0, sizeof pe);
+    pe.image_base = IMAGE_BASE;
+    pe.sections = sect;
+    pe.nsections = n;
+    pe.dirs[0].index = 2;
+    pe.dirs[0].rva = RSRC_RVA;
+    pe.dirs[0].size = len;
+    pe.ndirs = 1;
+    fx_buf_init(img);
+    fx_pe_build(&pe, mapped, img);
+}
+
 static md_dump *image_with_rsrc(const uint8_t *rsrc, uint32_t len, fx_buf *img)
 {
     static const uint8_t code[16] = {0xC3};
@@ -285,17 +301,7 @@ static md_dump *image_with_rsrc(const uint8_t *rsrc, uint32_t len, fx_buf *img)
         {".text", 0x1000, sizeof code, code, sizeof code, 0x60000020},
         {".rsrc", RSRC_RVA, len, rsrc, len, 0x40000040},
     };
-    fx_pe pe;
-    memset(&pe, 0, sizeof pe);
-    pe.image_base = IMAGE_BASE;
-    pe.sections = s;
-    pe.nsections = 2;
-    pe.dirs[0].index = 2;
-    pe.dirs[0].rva = RSRC_RVA;
-    pe.dirs[0].size = len;
-    pe.ndirs = 1;
-    fx_buf_init(img);
-    fx_pe_build(&pe, true, img);
+    rsrc_image(s, 2, len, true, img);
     return tu_open_raw(img->p, img->len, LOAD_BASE);
 }
 
@@ -445,17 +451,7 @@ static void view_image(bool with_overlay, fx_buf *img)
     sect[n++] = (fx_section){".rsrc", RSRC_RVA, 0x200, lo, 0x200, 0};
     sect[n++] = (fx_section){".pad", 0x3000, 0x200, pad, 0x200, 0};
     sect[n++] = (fx_section){".rsr2", RSRC_RVA + 0x200, 0x200, hi, 0x200, 0};
-    fx_pe pe;
-    memset(&pe, 0, sizeof pe);
-    pe.image_base = IMAGE_BASE;
-    pe.sections = sect;
-    pe.nsections = n;
-    pe.dirs[0].index = 2;
-    pe.dirs[0].rva = RSRC_RVA;
-    pe.dirs[0].size = VLEN;
-    pe.ndirs = 1;
-    fx_buf_init(img);
-    fx_pe_build(&pe, false, img);
+    rsrc_image(sect, n, VLEN, false, img);
 }
 
 static void res_view_flat(bool with_overlay)
