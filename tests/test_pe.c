@@ -36,6 +36,17 @@ static void build_native(fx_native *n)
     n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 0, "\xc3\x89T\xc3\x89", 1036, WIDE_DATA, sizeof WIDE_DATA};
 }
 
+/* The process written as a minidump of this flavour into out, opened. */
+static md_dump *open_process(const fx_process *p, unsigned flavour, fx_buf *out)
+{
+    fx_buf_init(out);
+    fx_minidump(p, flavour, out);
+    md_dump *d = NULL;
+    char err[256];
+    ck_assert_int_eq(md_open_mem(out->p, out->len, NULL, &d, err, sizeof err), MD_OK);
+    return d;
+}
+
 /* The image among noise and heap regions in a minidump, as a process snapshot holds it. */
 static md_dump *open_minidump(const fx_buf *img, uint64_t base, fx_buf *out)
 {
@@ -49,12 +60,7 @@ static md_dump *open_minidump(const fx_buf *img, uint64_t base, fx_buf *out)
     };
     fx_module m = {base, (uint32_t)img->len, "C:\\Users\\user\\AppData\\Local\\Temp\\sample.exe"};
     fx_process p = {1234, MD_ARCH_X86, r, 3, &m, 1};
-    fx_buf_init(out);
-    fx_minidump(&p, FX_MD_FULL, out);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(out->p, out->len, NULL, &d, err, sizeof err), MD_OK);
-    return d;
+    return open_process(&p, FX_MD_FULL, out);
 }
 
 static void check_sections(const mc_pe *pe)
@@ -539,12 +545,7 @@ static md_dump *cut_dump(const fx_buf *img, uint64_t seed, fx_buf *out)
     for (size_t i = n; i-- > 0;)
         if (i != hole) list[k++] = r[i];
     fx_process p = {1234, MD_ARCH_X86, list, k, NULL, 0};
-    fx_buf_init(out);
-    fx_minidump(&p, FX_MD_PARTIAL, out);
-    md_dump *d = NULL;
-    char err[256];
-    ck_assert_int_eq(md_open_mem(out->p, out->len, NULL, &d, err, sizeof err), MD_OK);
-    return d;
+    return open_process(&p, FX_MD_PARTIAL, out);
 }
 
 /* Direct reads give the walk reads through mc_pe_rva_to_va give: the two view images and a
