@@ -833,18 +833,32 @@ const md_region *md_region_at(const md_dump *d, uint64_t va)
     return va - r->va < r->size ? r : NULL;
 }
 
-const md_run *md_run_at(const md_dump *d, uint64_t va)
+/* Index of the first run starting after va (nruns when none does). */
+static size_t run_index_after(const md_dump *d, uint64_t va)
 {
-    if (!d) return NULL;
     size_t lo = 0, hi = d->nruns;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (d->runs[mid].va <= va) lo = mid + 1;
         else hi = mid;
     }
-    if (lo == 0) return NULL;
-    const md_run *r = &d->runs[lo - 1];
+    return lo;
+}
+
+const md_run *md_run_at(const md_dump *d, uint64_t va)
+{
+    if (!d) return NULL;
+    size_t i = run_index_after(d, va);
+    if (i == 0) return NULL;
+    const md_run *r = &d->runs[i - 1];
     return va - r->va < r->size ? r : NULL;
+}
+
+const md_run *md_run_after(const md_dump *d, uint64_t va)
+{
+    if (!d) return NULL;
+    size_t i = run_index_after(d, va);
+    return i < d->nruns ? &d->runs[i] : NULL;
 }
 
 const uint8_t *md_ptr(const md_dump *d, uint64_t va, uint64_t len)

@@ -198,6 +198,7 @@ const char *md_protect_str(uint32_t protect);
 /* ---- bounded readers; never read outside the regions ---- */
 const md_region *md_region_at(const md_dump *d, uint64_t va);        /* O(log n) */
 const md_run *md_run_at(const md_dump *d, uint64_t va);
+const md_run *md_run_after(const md_dump *d, uint64_t va);   /* first run starting past va */
 /* Pointer to [va, va+len) when it lies inside one run (zero copy), else NULL. */
 const uint8_t *md_ptr(const md_dump *d, uint64_t va, uint64_t len);
 /* Bytes readable from va before the first hole, following adjacent regions. */

@@ -228,18 +228,6 @@ static void add_cut(uint64_t *cut, uint32_t *n, uint64_t v, uint64_t lo, uint64_
     (*n)++;
 }
 
-/* The first run starting after va, or NULL. */
-static const md_run *run_after(const md_dump *d, uint64_t va)
-{
-    size_t lo = 0, hi = d->nruns;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (d->runs[mid].va <= va) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < d->nruns ? &d->runs[lo] : NULL;
-}
-
 /* Pieces of [off, end), whose RVAs map linearly from va (or nowhere when !mapped). False when
  * the pieces ran out; the last one then covers the rest and sends its reads the exact way. */
 static bool add_pieces(res_ctx *c, uint32_t off, uint32_t end, bool mapped, uint64_t va)
@@ -259,7 +247,7 @@ static bool add_pieces(res_ctx *c, uint32_t off, uint32_t end, bool mapped, uint
             if (n > r->size - (va - r->va)) n = r->size - (va - r->va);
             *p = (res_piece){.off = off, .direct = (uint32_t)n, .p = d->buf + r->off + (va - r->va)};
         } else {
-            const md_run *next = run_after(d, va);
+            const md_run *next = md_run_after(d, va);
             if (next && next->va - va < n) n = next->va - va;
         }
         off += (uint32_t)n;
