@@ -14,6 +14,7 @@
 #include "lib/mc_net.h"
 #include "lib/mc_pe.h"
 #include "lib/mc_stackstr.h"
+#include "md_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -59,14 +60,6 @@ typedef struct rk_found {
     bool decoded;               /* an endpoint came out of an encoded form */
     uint64_t anchor;
 } rk_found;
-
-typedef struct rk_span {
-    uint64_t va, size;
-    const uint8_t *p;
-    uint8_t *owned;
-    bool has_pe;
-    mc_pe pe;
-} rk_span;
 
 typedef struct rk_state {
     const mc_decode_ctx *ctx;
@@ -139,45 +132,9 @@ static bool decoded_url(const uint8_t *p, size_t n, void *ud)
     return false;
 }
 
-static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-
-/* ---- spans ---- */
-
-static bool span_open(rk_state *s, uint64_t va, rk_span *sp, uint64_t *done, size_t *ndone)
-{
-    memset(sp, 0, sizeof *sp);
-    const md_image *img = md_image_at(s->d, va);
-    if (img && mc_pe_open(&sp->pe, s->d, img)) {
-        sp->has_pe = true;
-        sp->va = img->base;
-        sp->size = img->size ? img->size : sp->pe.size_of_image;
-    } else {
-        const md_run *r = md_run_at(s->d, va);
-        if (!r) return false;
-        sp->va = r->va;
-        sp->size = r->size;
-    }
-    for (size_t i = 0; i < *ndone; i++)
-        if (done[i] == sp->va) return false;
-    if (*ndone >= RK_MAX_SPANS) return false;
-    done[(*ndone)++] = sp->va;
-    uint64_t avail = md_avail(s->d, sp->va);
-    if (sp->size > avail) sp->size = avail;
-    if (sp->size > RK_MAX_SPAN) sp->size = RK_MAX_SPAN;
-    if (!sp->size) return false;
-    sp->p = md_ptr(s->d, sp->va, sp->size);
-    if (!sp->p) {
-        sp->owned = malloc((size_t)sp->size);
-        if (!sp->owned) { s->rc = -1; return false; }
-        sp->size = md_read(s->d, sp->va, sp->owned, sp->size);
-        sp->p = sp->owned;
-    }
-    return true;
-}
-
 /* ---- endpoints in clear ---- */
 
-static void ascii_endpoints(const rk_span *sp, rk_found *f)
+static void ascii_endpoints(const mc_pe_span *sp, rk_found *f)
 {
     for (size_t h = 0; h < NHOSTS; h++) {
         size_t hl = strlen(HOSTS[h].host), at = 0;
@@ -207,7 +164,7 @@ static bool wide_at(const uint8_t *p, size_t n, size_t i, uint8_t *c)
     return true;
 }
 
-static void wide_endpoints(const rk_span *sp, rk_found *f)
+static void wide_endpoints(const mc_pe_span *sp, rk_found *f)
 {
     for (size_t h = 0; h < NHOSTS; h++) {
         uint8_t needle[64];
@@ -255,7 +212,7 @@ static void stack_scan(rk_state *s, const uint8_t *code, size_t len, uint64_t va
 }
 
 /* Stack strings live in code: the executable sections of an image, or all of a header-less copy. */
-static void stack_endpoints(rk_state *s, const rk_span *sp, rk_found *f)
+static void stack_endpoints(rk_state *s, const mc_pe_span *sp, rk_found *f)
 {
     unsigned bits = sp->has_pe ? (sp->pe.pe64 ? 64 : 32) : (s->d->arch == MD_ARCH_AMD64 ? 64 : 32);
     mc_stackstr *ss = malloc(RK_MAX_STACKSTR * sizeof *ss);
@@ -279,7 +236,7 @@ done:
 }
 
 /* rip-relative lea target, honouring a flat layout (file offsets are not RVAs there). */
-static bool rip_target(const rk_span *sp, size_t lea_off, int32_t disp, uint64_t *va)
+static bool rip_target(const mc_pe_span *sp, size_t lea_off, int32_t disp, uint64_t *va)
 {
     uint64_t ip = sp->va + lea_off + 7;
     if (!sp->has_pe) { *va = ip + (uint64_t)(int64_t)disp; return true; }
@@ -288,18 +245,18 @@ static bool rip_target(const rk_span *sp, size_t lea_off, int32_t disp, uint64_t
     return mc_pe_rva_to_va(&sp->pe, (uint32_t)(rva + (uint32_t)disp), va);
 }
 
-static void loop_buffer(rk_state *s, const rk_span *sp, uint64_t loop_va, rk_found *f)
+static void loop_buffer(rk_state *s, const mc_pe_span *sp, uint64_t loop_va, rk_found *f)
 {
     size_t loop = (size_t)(loop_va - sp->va), lo = loop > RK_LOOP_BACK ? loop - RK_LOOP_BACK : 0;
     int64_t lea = -1;
     uint32_t len = 0;
     for (size_t i = lo; i + 7 <= loop; i++) {
         if ((sp->p[i] & 0xFB) == 0x48 && sp->p[i + 1] == 0x8D && (sp->p[i + 2] & 0xC7) == 0x05) lea = (int64_t)i;
-        if (sp->p[i] == 0xBA && i + 5 <= loop && le32(sp->p + i + 1) > 0 && le32(sp->p + i + 1) < RK_MAX_URL)
-            len = le32(sp->p + i + 1);
+        if (sp->p[i] == 0xBA && i + 5 <= loop && md_le32(sp->p + i + 1) > 0 && md_le32(sp->p + i + 1) < RK_MAX_URL)
+            len = md_le32(sp->p + i + 1);
     }
     uint64_t va;
-    if (lea < 0 || !rip_target(sp, (size_t)lea, (int32_t)le32(sp->p + lea + 3), &va)) return;
+    if (lea < 0 || !rip_target(sp, (size_t)lea, (int32_t)md_le32(sp->p + lea + 3), &va)) return;
     uint8_t buf[RK_DEC_MAX];
     size_t n = (size_t)md_read(s->d, va, buf, len ? len : RK_DEC_MAX);
     if (len && n != len) return;
@@ -317,7 +274,7 @@ static void loop_buffer(rk_state *s, const rk_span *sp, uint64_t loop_va, rk_fou
 
 /* The eight mov dword immediates around an AES marker: the 16 bytes stored from the marker's
  * slot on, read back in displacement order. */
-static bool aes_block(const rk_span *sp, uint64_t hit_va, uint8_t out[16])
+static bool aes_block(const mc_pe_span *sp, uint64_t hit_va, uint8_t out[16])
 {
     size_t at = (size_t)(hit_va - sp->va);
     if (at + 8 > sp->size || sp->p[at] != 0xC7) return false;
@@ -334,7 +291,7 @@ static bool aes_block(const rk_span *sp, uint64_t hit_va, uint8_t out[16])
     return true;
 }
 
-static void aes_consts(rk_state *s, const rk_span *sp, rk_found *f)
+static void aes_consts(rk_state *s, const mc_pe_span *sp, rk_found *f)
 {
     for (size_t i = 0; i < s->hits->n; i++) {
         const mc_hit *h = &s->hits->v[i];
@@ -521,14 +478,17 @@ static int rokrat_decode(const mc_decode_ctx *ctx, const md_dump *dump, const mc
     uint64_t done[RK_MAX_SPANS];
     size_t ndone = 0;
     for (size_t i = 0; i < hits->n && !mc_expired(ctx) && s.rc == 0; i++) {
-        rk_span sp;
-        if (!span_worthy(&hits->v[i]) || !span_open(&s, hits->v[i].va, &sp, done, &ndone)) continue;
+        mc_pe_span sp;
+        if (!span_worthy(&hits->v[i])) continue;
+        int o = mc_pe_span_open(dump, hits->v[i].va, RK_MAX_SPAN, done, &ndone, RK_MAX_SPANS, &sp);
+        if (o < 0) s.rc = -1;
+        if (o <= 0) continue;
         if (!f->anchor) f->anchor = sp.va;
         ascii_endpoints(&sp, f);
         wide_endpoints(&sp, f);
         stack_endpoints(&s, &sp, f);
         aes_consts(&s, &sp, f);
-        free(sp.owned);
+        mc_pe_span_close(&sp);
     }
     if (f->anchor && s.rc == 0) {
         tokens(&s, f);

@@ -17,6 +17,7 @@
 #include "lib/mc_crypto.h"
 #include "lib/mc_net.h"
 #include "lib/mc_pe.h"
+#include "md_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -60,14 +61,6 @@ typedef struct vd_found {
     char version[32]; uint64_t version_va;
     vd_blob blob;
 } vd_found;
-
-typedef struct vd_span {
-    uint64_t va, size;
-    const uint8_t *p;           /* the span's bytes (zero copy or owned) */
-    uint8_t *owned;
-    bool has_pe;
-    mc_pe pe;
-} vd_span;
 
 typedef struct vd_state {
     const mc_decode_ctx *ctx;
@@ -135,52 +128,14 @@ static void add_url(vd_found *f, const char *s, uint64_t va, mc_form form)
     f->url[f->nurl++] = (vd_url){dup, va, form};
 }
 
-/* ---- spans ---- */
-
-static bool span_open(vd_state *s, uint64_t hit_va, vd_span *sp)
-{
-    memset(sp, 0, sizeof *sp);
-    const md_image *img = md_image_at(s->d, hit_va);
-    if (img && mc_pe_open(&sp->pe, s->d, img)) {
-        sp->has_pe = true;
-        sp->va = img->base;
-        sp->size = img->size ? img->size : sp->pe.size_of_image;
-    } else {
-        const md_run *r = md_run_at(s->d, hit_va);
-        if (!r) return false;
-        sp->va = r->va;
-        sp->size = r->size;
-    }
-    for (size_t i = 0; i < s->ndone; i++)
-        if (s->done[i] == sp->va) return false;
-    if (s->ndone >= VD_MAX_SPANS) return false;
-    s->done[s->ndone++] = sp->va;
-    uint64_t avail = md_avail(s->d, sp->va);
-    if (sp->size > avail) sp->size = avail;
-    if (sp->size > VD_MAX_SPAN) sp->size = VD_MAX_SPAN;
-    if (sp->size == 0) return false;
-    sp->p = md_ptr(s->d, sp->va, sp->size);
-    if (!sp->p) {
-        sp->owned = malloc((size_t)sp->size);
-        if (!sp->owned) { s->rc = -1; return false; }
-        sp->size = md_read(s->d, sp->va, sp->owned, sp->size);
-        sp->p = sp->owned;
-    }
-    return true;
-}
-
-static void span_close(vd_span *sp) { free(sp->owned); sp->owned = NULL; }
-
 /* An absolute pointer from code: rebased through the PE when there is one; a header-less copy
  * was relocated where it lies, so the pointer is already a VA of this dump. */
-static bool ptr_va(const vd_span *sp, uint64_t ptr, uint64_t *va)
+static bool ptr_va(const mc_pe_span *sp, uint64_t ptr, uint64_t *va)
 {
     if (sp->has_pe) return mc_pe_ptr_to_va(&sp->pe, ptr, va);
     *va = ptr;
     return true;
 }
-
-static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 /* ---- era 2: the string table ---- */
 
@@ -194,7 +149,7 @@ static bool read_args(const uint8_t *p, size_t call_off, call_args *a)
     memset(a, 0, sizeof *a);
     for (unsigned k = 0; k < VD_ARGS_BACK && (a->nptr < 2 || !a->has_len); k++) {
         uint32_t v;
-        if (at >= 5 && (p[at - 5] == 0x68 || p[at - 5] == 0xB9)) { v = le32(p + at - 4); at -= 5; }
+        if (at >= 5 && (p[at - 5] == 0x68 || p[at - 5] == 0xB9)) { v = md_le32(p + at - 4); at -= 5; }
         else if (at >= 2 && p[at - 2] == 0x6A) { v = p[at - 1]; at -= 2; }
         else break;
         if (v > 0 && v <= VD_MAX_STR) { if (a->has_len) return false; a->len = v; a->has_len = true; }
@@ -204,7 +159,7 @@ static bool read_args(const uint8_t *p, size_t call_off, call_args *a)
     return a->nptr == 2 && a->has_len;
 }
 
-static void decode_call(vd_state *s, const vd_span *sp, const call_args *a, vd_found *f)
+static void decode_call(vd_state *s, const mc_pe_span *sp, const call_args *a, vd_found *f)
 {
     uint8_t x[VD_MAX_STR], y[VD_MAX_STR];
     uint64_t va0, va1;
@@ -228,7 +183,7 @@ static bool in_routine(uint64_t target, const uint64_t *loops, size_t nloops)
     return false;
 }
 
-static void era2_table(vd_state *s, const vd_span *sp, vd_found *f)
+static void era2_table(vd_state *s, const mc_pe_span *sp, vd_found *f)
 {
     uint64_t loops[16];
     size_t nloops = 0;
@@ -240,13 +195,13 @@ static void era2_table(vd_state *s, const vd_span *sp, vd_found *f)
     for (size_t i = 0; i + 5 <= sp->size; i++) {
         if (sp->p[i] != 0xE8) continue;
         if ((i & 0xFFFF) == 0 && mc_expired(s->ctx)) return;
-        uint64_t target = sp->va + i + 5 + (uint64_t)(int64_t)(int32_t)le32(sp->p + i + 1);
+        uint64_t target = sp->va + i + 5 + (uint64_t)(int64_t)(int32_t)md_le32(sp->p + i + 1);
         call_args a;
         if (in_routine(target, loops, nloops) && read_args(sp->p, i, &a)) decode_call(s, sp, &a, f);
     }
 }
 
-static void era2_version(vd_state *s, const vd_span *sp, vd_found *f)
+static void era2_version(vd_state *s, const mc_pe_span *sp, vd_found *f)
 {
     static const uint8_t t1[] = {0x89, 0x45, 0xFC, 0x88, 0x06};
     static const uint8_t t2[] = {0x8B, 0xCE, 0x89, 0x45, 0xFC, 0x88, 0x06};
@@ -255,7 +210,7 @@ static void era2_version(vd_state *s, const vd_span *sp, vd_found *f)
         if (memcmp(sp->p + i + 5, t1, sizeof t1) != 0 && memcmp(sp->p + i + 5, t2, sizeof t2) != 0) continue;
         uint64_t va;
         char v[32];
-        if (!ptr_va(sp, le32(sp->p + i + 1), &va) || md_read_cstr(s->d, va, v, sizeof v) < 0) continue;
+        if (!ptr_va(sp, md_le32(sp->p + i + 1), &va) || md_read_cstr(s->d, va, v, sizeof v) < 0) continue;
         if (!version_shape(v)) continue;
         memcpy(f->version, v, sizeof v);
         f->version_va = va;
@@ -296,7 +251,7 @@ static bool blob_at(const uint8_t *b, size_t avail, uint64_t va, vd_blob *o)
     return o->ok;
 }
 
-static void era3_blob(vd_state *s, const vd_span *sp, vd_found *f)
+static void era3_blob(vd_state *s, const mc_pe_span *sp, vd_found *f)
 {
     const uint8_t *p = sp->p;
     for (size_t o = 0; o + HDR + REC <= sp->size; o++) {
@@ -310,7 +265,7 @@ static void era3_blob(vd_state *s, const vd_span *sp, vd_found *f)
 
 /* ---- plaintext URLs ---- */
 
-static void plain_urls(vd_state *s, const vd_span *sp, vd_found *f)
+static void plain_urls(vd_state *s, const mc_pe_span *sp, vd_found *f)
 {
     static const char *const pre[] = {"http://", "https://"};
     for (size_t k = 0; k < 2; k++) {
@@ -455,7 +410,7 @@ static void emit_blob(mc_config *c, const vd_blob *b)
     mc_cfg_raw(c, "build_id", mc_json_str(b->build));
 }
 
-static void report(vd_state *s, const vd_span *sp, vd_found *f)
+static void report(vd_state *s, const mc_pe_span *sp, vd_found *f)
 {
     bool table = f->nstr > 0;
     for (size_t i = 0; i < f->nstr; i++)
@@ -501,8 +456,11 @@ static int vidar_decode(const mc_decode_ctx *ctx, const md_dump *dump, const mc_
     vd_found *f = malloc(sizeof *f);
     if (!f) return -1;
     for (size_t i = 0; i < hits->n && !mc_expired(ctx) && s.rc == 0; i++) {
-        vd_span sp;
-        if (!code_marker(&hits->v[i]) || !span_open(&s, hits->v[i].va, &sp)) continue;
+        mc_pe_span sp;
+        if (!code_marker(&hits->v[i])) continue;
+        int o = mc_pe_span_open(dump, hits->v[i].va, VD_MAX_SPAN, s.done, &s.ndone, VD_MAX_SPANS, &sp);
+        if (o < 0) s.rc = -1;
+        if (o <= 0) continue;
         memset(f, 0, sizeof *f);
         era3_blob(&s, &sp, f);
         era2_table(&s, &sp, f);
@@ -510,7 +468,7 @@ static int vidar_decode(const mc_decode_ctx *ctx, const md_dump *dump, const mc_
         plain_urls(&s, &sp, f);
         report(&s, &sp, f);
         found_free(f);
-        span_close(&sp);
+        mc_pe_span_close(&sp);
     }
     free(f);
     return s.rc;

@@ -621,6 +621,64 @@ START_TEST(res_absent)
 }
 END_TEST
 
+/* Spans: the image holding a VA, whole and zero-copy where it lies in one run; the run holding a
+ * VA outside images, cut at max; each span once; nothing past the done list's capacity or where
+ * no byte is. */
+START_TEST(spans)
+{
+    fx_native n;
+    fx_buf img, dump;
+    build_native(&n);
+    fx_buf_init(&img);
+    fx_native_build(&n, true, LOAD_BASE, &img);
+    md_dump *d = open_minidump(&img, LOAD_BASE, &dump);
+    uint64_t done[2];
+    size_t ndone = 0;
+    mc_pe_span sp;
+    ck_assert_int_eq(mc_pe_span_open(d, LOAD_BASE + 0x1000, 1u << 20, done, &ndone, 2, &sp), 1);
+    ck_assert(sp.has_pe);
+    ck_assert_uint_eq(sp.va, LOAD_BASE);
+    ck_assert_uint_eq(sp.size, img.len);
+    ck_assert_ptr_null(sp.owned);
+    ck_assert_ptr_eq(sp.p, md_ptr(d, LOAD_BASE, img.len));
+    mc_pe_span_close(&sp);
+    ck_assert_int_eq(mc_pe_span_open(d, LOAD_BASE + 0x10, 1u << 20, done, &ndone, 2, &sp), 0);
+    ck_assert_int_eq(mc_pe_span_open(d, 0x100, 1u << 20, done, &ndone, 2, &sp), 0);
+    ck_assert_uint_eq(ndone, 1);
+    ck_assert_int_eq(mc_pe_span_open(d, 0x00201800, 0x1000, done, &ndone, 2, &sp), 1);
+    ck_assert(!sp.has_pe);
+    ck_assert_uint_eq(sp.va, 0x00200000);
+    ck_assert_uint_eq(sp.size, 0x1000);
+    mc_pe_span_close(&sp);
+    ck_assert_int_eq(mc_pe_span_open(d, 0x7ff00010, 1u << 20, done, &ndone, 2, &sp), 0);
+    ck_assert_uint_eq(ndone, 2);
+    md_close(d);
+    fx_buf_free(&dump);
+
+    /* The image in runs out of VA order with a hole: a copy of the bytes up to the hole. */
+    bool copied = false, direct = false;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        d = cut_dump(&img, seed, &dump);
+        ndone = 0;
+        ck_assert_int_eq(mc_pe_span_open(d, LOAD_BASE + 0x20, 1u << 20, done, &ndone, 2, &sp), 1);
+        ck_assert(sp.has_pe);
+        ck_assert_uint_eq(sp.va, LOAD_BASE);
+        ck_assert_uint_eq(sp.size, md_avail(d, LOAD_BASE));
+        ck_assert_uint_lt(sp.size, img.len);
+        ck_assert_mem_eq(sp.p, img.p, sp.size);
+        ck_assert((sp.owned != NULL) == (sp.size > md_run_at(d, LOAD_BASE)->size));
+        copied |= sp.owned != NULL;
+        direct |= sp.owned == NULL;
+        mc_pe_span_close(&sp);
+        md_close(d);
+        fx_buf_free(&dump);
+    }
+    ck_assert(copied && direct);
+    fx_buf_free(&img);
+    fx_native_free(&n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pe");
@@ -638,6 +696,7 @@ int main(void)
     tcase_add_test(tc, res_flat_overlay);
     tcase_add_test(tc, res_direct_same_as_exact);
     tcase_add_test(tc, res_absent);
+    tcase_add_test(tc, spans);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -103,4 +103,24 @@ extern bool mc_pe_res_direct;
 bool mc_pe_res_find(const mc_pe *pe, uint32_t type_id, const char *type_name, uint32_t name_id,
                     const char *name, mc_pe_res *out);
 
+/* ---- spans: the bytes a code decoder searches around a hit ---- */
+
+/* The PE image holding a VA (the whole image, headers parsed) or, where no image is, the dump run
+ * holding it. p is the dump's own bytes where they lie in one run, else a copy (owned). */
+typedef struct mc_pe_span {
+    uint64_t va, size;
+    const uint8_t *p;
+    uint8_t *owned;
+    bool has_pe;
+    mc_pe pe;
+} mc_pe_span;
+
+/* Open the span holding va, at most max bytes of it and none past a hole. A decode searches each
+ * span once: done[0..*ndone) lists the spans opened so far (by start VA, at most cap), and an
+ * opened span joins it. Returns 1 when opened (close it), 0 when there is nothing to open (va in
+ * no run, the span done already or the list full), -1 when out of memory. */
+int mc_pe_span_open(const md_dump *d, uint64_t va, uint64_t max, uint64_t *done, size_t *ndone,
+                    size_t cap, mc_pe_span *sp);
+void mc_pe_span_close(mc_pe_span *sp);
+
 #endif

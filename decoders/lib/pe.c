@@ -5,6 +5,7 @@
 #include "mc_pe.h"
 #include "md_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -476,4 +477,46 @@ bool mc_pe_res_find(const mc_pe *pe, uint32_t type_id, const char *type_name, ui
     find_arg a = {type_id, name_id, type_name, name, out, false};
     mc_pe_res_walk(pe, find_cb, &a, NULL);
     return a.found;
+}
+
+/* ---- spans ---- */
+
+int mc_pe_span_open(const md_dump *d, uint64_t va, uint64_t max, uint64_t *done, size_t *ndone,
+                    size_t cap, mc_pe_span *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    const md_image *img = md_image_at(d, va);
+    if (img && mc_pe_open(&sp->pe, d, img)) {
+        sp->has_pe = true;
+        sp->va = img->base;
+        sp->size = img->size ? img->size : sp->pe.size_of_image;
+    } else {
+        const md_run *r = md_run_at(d, va);
+        if (!r) return 0;
+        sp->va = r->va;
+        sp->size = r->size;
+    }
+    for (size_t i = 0; i < *ndone; i++)
+        if (done[i] == sp->va) return 0;
+    if (*ndone >= cap) return 0;
+    done[(*ndone)++] = sp->va;
+    uint64_t avail = md_avail(d, sp->va);
+    if (sp->size > avail) sp->size = avail;
+    if (sp->size > max) sp->size = max;
+    if (sp->size == 0) return 0;
+    sp->p = md_ptr(d, sp->va, sp->size);
+    if (!sp->p) {
+        sp->owned = malloc((size_t)sp->size);
+        if (!sp->owned) return -1;
+        sp->size = md_read(d, sp->va, sp->owned, sp->size);
+        sp->p = sp->owned;
+    }
+    return 1;
+}
+
+void mc_pe_span_close(mc_pe_span *sp)
+{
+    free(sp->owned);
+    sp->owned = NULL;
+    sp->p = NULL;
 }
