@@ -47,21 +47,37 @@ static void replay_open(md_format fmt, const uint8_t *p, size_t n)
     md_close(d);
 }
 
+typedef struct res_seen {
+    unsigned n;
+    uint64_t h;               /* FNV-1a over each leaf's fields */
+} res_seen;
+
 static bool res_count(const mc_pe_res *r, void *arg)
 {
-    (void)r;
-    return ++*(unsigned *)arg < 100000;
+    res_seen *s = arg;
+    const uint64_t v[5] = {r->type.id, r->name.id, r->data_rva, r->size, r->va};
+    for (int i = 0; i < 5; i++)
+        s->h = (s->h ^ v[i]) * 0x100000001b3ull;
+    return ++s->n < 100000;
 }
 
+/* Each walk, with the direct reads and then through mc_pe_rva_to_va, must be the same. */
 static void replay_pe(const uint8_t *p, size_t n)
 {
     md_dump *d = raw_dump(p, n);
     for (int l = MD_LAYOUT_MAPPED; l <= MD_LAYOUT_FLAT; l++) {
         mc_pe pe;
-        unsigned k = 0;
-        mc_pe_res_stats st;
-        if (mc_pe_open_at(&pe, d, BASE, (md_layout)l))
-            mc_pe_res_walk(&pe, res_count, &k, &st);
+        if (!mc_pe_open_at(&pe, d, BASE, (md_layout)l))
+            continue;
+        res_seen a = {0, 0}, b = {0, 0};
+        mc_pe_res_stats sa, sb;
+        bool oka = mc_pe_res_walk(&pe, res_count, &a, &sa);
+        mc_pe_res_direct = false;
+        bool okb = mc_pe_res_walk(&pe, res_count, &b, &sb);
+        mc_pe_res_direct = true;
+        ck_assert(oka == okb && a.n == b.n && a.h == b.h);
+        ck_assert(sa.dirs == sb.dirs && sa.leaves == sb.leaves && sa.entries == sb.entries &&
+                  sa.cycle == sb.cycle && sa.capped == sb.capped && sa.bad == sb.bad);
     }
     md_close(d);
 }

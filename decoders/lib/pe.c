@@ -327,9 +327,12 @@ static uint32_t rsrc_limit(const mc_pe *pe)
         uint64_t in_sect = (uint64_t)s->rva + ext - pe->rsrc_rva;
         if (in_sect > lim) lim = in_sect;
     }
-    if (pe->size_of_image && lim > (uint64_t)pe->size_of_image - pe->rsrc_rva)
-        lim = (uint64_t)pe->size_of_image - pe->rsrc_rva;
-    return lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
+    /* RVAs are 32 bits: the section ends at SizeOfImage, or where they run out (a resource
+     * offset past that would wrap around to the headers). */
+    uint64_t end = pe->size_of_image ? pe->size_of_image : (uint64_t)UINT32_MAX + 1;
+    if (end <= pe->rsrc_rva) return 0;
+    if (lim > end - pe->rsrc_rva) lim = end - pe->rsrc_rva;
+    return (uint32_t)lim;
 }
 
 /* Mark a directory offset as entered; false when seen before (a cycle) or over the cap. Every

@@ -130,8 +130,11 @@ static void walk_pe(const mc_pe *pe)
         if (okx != ok || x.n != w.n || x.h != w.h || sx.dirs != st.dirs || sx.leaves != st.leaves ||
             sx.entries != st.entries || sx.cycle != st.cycle || sx.capped != st.capped ||
             sx.bad != st.bad) {
-            fprintf(stderr, "fuzz: the resource walk differs with direct reads (%u/%u leaves)\n",
-                    w.n, x.n);
+            fprintf(stderr,
+                    "fuzz: the resource walk differs with direct reads: ok %d/%d, leaves %u/%u, "
+                    "hash %d, dirs %u/%u, entries %u/%u, cycle %d/%d, capped %d/%d, bad %d/%d\n",
+                    ok, okx, w.n, x.n, w.h == x.h, st.dirs, sx.dirs, st.entries, sx.entries,
+                    st.cycle, sx.cycle, st.capped, sx.capped, st.bad, sx.bad);
             abort();
         }
     }
