@@ -18,10 +18,11 @@ static const uint8_t NUMERIC_DATA[] = "numeric-200";
 static const uint8_t NAMED_DATA[] = "named-type";
 static const uint8_t WIDE_DATA[] = "wide-name";
 
-/* A native image: code with an absolute pointer to a .rdata string, .data with a pointer table,
- * and resources under numeric and named types and names. */
-static void build_native(fx_native *n)
+/* A native image built into img: code with an absolute pointer to a .rdata string, .data with
+ * a pointer table, and resources under numeric and named types and names. */
+static void native_image(bool mapped, uint64_t base, fx_buf *img)
 {
+    fx_native nat, *n = &nat;
     fx_native_init(n, false, IMAGE_BASE);
     fx_put(&n->rdata, "\0first string\0pointed-at string", 32);
     fx_x86_prologue(&n->text);
@@ -34,6 +35,9 @@ static void build_native(fx_native *n)
     n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 200, NULL, 0, NUMERIC_DATA, sizeof NUMERIC_DATA};
     n->res[n->nres++] = (fx_res){0, "CUSTOM", 0, "ALPHA", 1049, NAMED_DATA, sizeof NAMED_DATA};
     n->res[n->nres++] = (fx_res){MC_RT_RCDATA, NULL, 0, "\xc3\x89T\xc3\x89", 1036, WIDE_DATA, sizeof WIDE_DATA};
+    fx_buf_init(img);
+    fx_native_build(n, mapped, base, img);   /* at base (mapped) or ImageBase-based (flat) */
+    fx_native_free(n);
 }
 
 /* The process written as a minidump of this flavour into out, opened. */
@@ -171,59 +175,44 @@ static void check_image(const md_dump *d, uint64_t base, md_layout layout)
 
 START_TEST(mapped_relocated_raw)
 {
-    fx_native n;
     fx_buf img;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, LOAD_BASE, &img);
+    native_image(true, LOAD_BASE, &img);
     md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
     md_close(d);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
 /* A flat copy keeps ImageBase-based pointers and puts sections at their file offsets. */
 START_TEST(flat_raw)
 {
-    fx_native n;
     fx_buf img;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, false, IMAGE_BASE, &img);
+    native_image(false, IMAGE_BASE, &img);
     md_dump *d = tu_open_raw(img.p, img.len, 0x02340000);
     check_image(d, 0x02340000, MD_LAYOUT_FLAT);
     md_close(d);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
 /* Mapped at another base but never relocated: pointers still say ImageBase. */
 START_TEST(mapped_unrelocated)
 {
-    fx_native n;
     fx_buf img;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, IMAGE_BASE, &img);
+    native_image(true, IMAGE_BASE, &img);
     md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     check_image(d, LOAD_BASE, MD_LAYOUT_MAPPED);
     md_close(d);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
 /* Through the memdump image finder, in a minidump with other regions around. */
 START_TEST(minidump_image)
 {
-    fx_native n;
     fx_buf img, dump;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, LOAD_BASE, &img);
+    native_image(true, LOAD_BASE, &img);
     md_dump *d = open_minidump(&img, LOAD_BASE, &dump);
     const md_image *mi = md_image_at(d, LOAD_BASE + 0x1000);
     ck_assert_ptr_nonnull(mi);
@@ -236,18 +225,14 @@ START_TEST(minidump_image)
     md_close(d);
     fx_buf_free(&dump);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
 START_TEST(not_a_pe)
 {
-    fx_native n;
     fx_buf img;
     mc_pe pe;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, LOAD_BASE, &img);
+    native_image(true, LOAD_BASE, &img);
     md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + 0x1000, MD_LAYOUT_MAPPED));
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE + img.len - 0x10, MD_LAYOUT_MAPPED));
@@ -260,14 +245,12 @@ START_TEST(not_a_pe)
     md_close(d);
     /* e_lfanew pointing past the bytes read */
     fx_buf_free(&img);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, LOAD_BASE, &img);
+    native_image(true, LOAD_BASE, &img);
     fx_set_u32(&img, 0x3c, 0x7ffffff0);
     d = tu_open_raw(img.p, img.len, LOAD_BASE);
     ck_assert(!mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
     md_close(d);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
@@ -556,10 +539,7 @@ START_TEST(res_direct_same_as_exact)
     fx_buf imgs[3];
     view_image(false, &imgs[0]);
     view_image(true, &imgs[1]);
-    fx_native n;
-    build_native(&n);
-    fx_buf_init(&imgs[2]);
-    fx_native_build(&n, false, IMAGE_BASE, &imgs[2]);
+    native_image(false, IMAGE_BASE, &imgs[2]);
     uint64_t x = 0x9E3779B97F4A7C15ull;
     int compared = 0, with_leaves = 0;
     for (int round = 0; round < 240; round++) {
@@ -595,7 +575,6 @@ START_TEST(res_direct_same_as_exact)
     ck_assert_int_gt(compared, 600);
     ck_assert_int_gt(with_leaves, 200);
     for (int i = 0; i < 3; i++) fx_buf_free(&imgs[i]);
-    fx_native_free(&n);
 }
 END_TEST
 
@@ -626,11 +605,8 @@ END_TEST
  * no byte is. */
 START_TEST(spans)
 {
-    fx_native n;
     fx_buf img, dump;
-    build_native(&n);
-    fx_buf_init(&img);
-    fx_native_build(&n, true, LOAD_BASE, &img);
+    native_image(true, LOAD_BASE, &img);
     md_dump *d = open_minidump(&img, LOAD_BASE, &dump);
     uint64_t done[2];
     size_t ndone = 0;
@@ -675,7 +651,6 @@ START_TEST(spans)
     }
     ck_assert(copied && direct);
     fx_buf_free(&img);
-    fx_native_free(&n);
 }
 END_TEST
 
