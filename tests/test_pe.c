@@ -578,6 +578,41 @@ START_TEST(res_direct_same_as_exact)
 }
 END_TEST
 
+/* SizeOfImage wiped (anti-dump code zeroes it): the extent is unknown, and RVA <-> VA and pointers
+ * still map both ways in a mapped image. */
+START_TEST(wiped_size_of_image)
+{
+    fx_buf img;
+    native_image(true, LOAD_BASE, &img);
+    uint32_t lfanew = (uint32_t)img.p[0x3c] | (uint32_t)img.p[0x3d] << 8;
+    fx_set_u32(&img, lfanew + 4 + 20 + 56, 0);
+    md_dump *d = tu_open_raw(img.p, img.len, LOAD_BASE);
+    mc_pe pe;
+    ck_assert(mc_pe_open_at(&pe, d, LOAD_BASE, MD_LAYOUT_MAPPED));
+    ck_assert_uint_eq(pe.size_of_image, 0);
+    for (uint32_t i = 0; i < pe.nsections; i++) {
+        uint64_t va;
+        uint32_t rva;
+        ck_assert(mc_pe_rva_to_va(&pe, pe.sect[i].rva + 3, &va));
+        ck_assert_uint_eq(va, LOAD_BASE + pe.sect[i].rva + 3);
+        ck_assert(mc_pe_va_to_rva(&pe, va, &rva));
+        ck_assert_uint_eq(rva, pe.sect[i].rva + 3);
+    }
+    const mc_pe_section *text = mc_pe_section_by_name(&pe, ".text");
+    uint64_t va, target;
+    uint32_t ptr, rva;
+    ck_assert(mc_pe_rva_to_va(&pe, text->rva + 4, &va));
+    ck_assert(md_read_u32(d, va, &ptr));
+    ck_assert(mc_pe_ptr_to_va(&pe, ptr, &target));
+    check_string_at(d, target, "pointed-at string");
+    ck_assert(!mc_pe_va_to_rva(&pe, LOAD_BASE + 0x100000000ull, &rva));
+    ck_assert(!mc_pe_ptr_to_va(&pe, 0x1234, &target));
+    check_resources(&pe);
+    md_close(d);
+    fx_buf_free(&img);
+}
+END_TEST
+
 START_TEST(res_absent)
 {
     fx_native n;
@@ -670,6 +705,7 @@ int main(void)
     tcase_add_test(tc, res_flat_sections_apart);
     tcase_add_test(tc, res_flat_overlay);
     tcase_add_test(tc, res_direct_same_as_exact);
+    tcase_add_test(tc, wiped_size_of_image);
     tcase_add_test(tc, res_absent);
     tcase_add_test(tc, spans);
     suite_add_tcase(s, tc);

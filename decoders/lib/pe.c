@@ -125,11 +125,18 @@ const mc_pe_section *mc_pe_section_by_name(const mc_pe *pe, const char *name)
     return NULL;
 }
 
+/* An offset from the base inside the image's RVA range. SizeOfImage 0 (anti-dump code wipes it)
+ * leaves the extent unknown: every 32-bit RVA. */
+static bool in_image(const mc_pe *pe, uint64_t off)
+{
+    return off <= UINT32_MAX && (!pe->size_of_image || off < pe->size_of_image);
+}
+
 bool mc_pe_rva_to_va(const mc_pe *pe, uint32_t rva, uint64_t *va)
 {
     uint64_t r;
     if (pe->layout == MD_LAYOUT_MAPPED) {
-        if (pe->size_of_image && rva >= pe->size_of_image) return false;
+        if (!in_image(pe, rva)) return false;
         return md_add_ok(pe->base, rva, va);
     }
     const mc_pe_section *s = mc_pe_section_at_rva(pe, rva);
@@ -147,7 +154,7 @@ bool mc_pe_va_to_rva(const mc_pe *pe, uint64_t va, uint32_t *rva)
     if (va < pe->base) return false;
     uint64_t off = va - pe->base;
     if (pe->layout == MD_LAYOUT_MAPPED) {
-        if (off >= pe->size_of_image || off > UINT32_MAX) return false;
+        if (!in_image(pe, off)) return false;
         *rva = (uint32_t)off;
         return true;
     }
@@ -171,7 +178,7 @@ bool mc_pe_ptr_to_va(const mc_pe *pe, uint64_t ptr, uint64_t *va)
     uint64_t bases[2] = {pe->base, pe->image_base};
     if (pe->layout == MD_LAYOUT_FLAT) { bases[0] = pe->image_base; bases[1] = pe->base; }
     for (int i = 0; i < 2; i++) {
-        if (ptr < bases[i] || ptr - bases[i] >= pe->size_of_image) continue;
+        if (ptr < bases[i] || !in_image(pe, ptr - bases[i])) continue;
         if (mc_pe_rva_to_va(pe, (uint32_t)(ptr - bases[i]), va)) return true;
     }
     return false;
