@@ -7,7 +7,8 @@
  * FZ_FULL_FIND entries: a miss is a second complete traversal (up to MC_PE_RES_MAX_WALK = 65536
  * entries of a hostile tree) that reads nothing the walk did not; the lookups were 28% of this
  * harness's time on the grown corpus. Every sixteenth input walks once more with
- * mc_pe_res_direct = false, and the walk must be the same leaf for leaf. */
+ * mc_pe_res_direct = false, and the walk must be the same leaf for leaf. In the mapped layout
+ * each section's RVA and the entry point that map to a VA must map back. */
 #include "fuzz_common.h"
 #include "lib/mc_pe.h"
 
@@ -102,18 +103,34 @@ static void check_find(const mc_pe *pe, const res_walk *w, const mc_pe_res_stats
 
 static bool exact_too;   /* this input: walk once more without direct reads and compare */
 
+/* A mapped image is one linear map: an RVA that maps must map back to itself. */
+static void check_roundtrip(const mc_pe *pe, uint32_t rva)
+{
+    uint64_t va = 0;
+    uint32_t back = 0;
+    if (pe->layout != MD_LAYOUT_MAPPED || !mc_pe_rva_to_va(pe, rva, &va))
+        return;
+    if (!mc_pe_va_to_rva(pe, va, &back) || back != rva) {
+        fprintf(stderr, "fuzz: RVA %#x maps to VA %#llx, which does not map back\n", rva,
+                (unsigned long long)va);
+        abort();
+    }
+}
+
 static void walk_pe(const mc_pe *pe)
 {
     uint64_t va = 0, size = 0;
     uint32_t rva = 0;
     for (uint32_t i = 0; i < pe->nsections; i++) {
         const mc_pe_section *s = &pe->sect[i];
+        check_roundtrip(pe, s->rva);
         fz_sink += mc_pe_section_span(pe, s, &va, &size) + va + size;
         fz_sink += mc_pe_rva_to_va(pe, s->rva, &va) + va;
         fz_sink += mc_pe_va_to_rva(pe, va, &rva) + rva;
         fz_sink += mc_pe_section_at_rva(pe, s->rva) != NULL;
         fz_sink += mc_pe_section_by_name(pe, s->name) != NULL;
     }
+    check_roundtrip(pe, pe->entry_rva);
     fz_sink += mc_pe_rva_to_va(pe, pe->entry_rva, &va) + va;
     fz_sink += mc_pe_ptr_to_va(pe, pe->image_base + pe->entry_rva, &va) + va;
     res_walk w = {.pe = pe, .h = 0xcbf29ce484222325ull};
