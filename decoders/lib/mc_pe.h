@@ -89,6 +89,14 @@ typedef struct mc_pe_res_stats {
     bool bad;                 /* an entry pointed outside the resource section */
 } mc_pe_res_stats;
 
+/* Two walks' stats agree field by field (the tests compare walks over the direct and exact
+ * read paths). */
+static inline bool mc_pe_res_stats_eq(const mc_pe_res_stats *a, const mc_pe_res_stats *b)
+{
+    return a->dirs == b->dirs && a->leaves == b->leaves && a->entries == b->entries &&
+           a->cycle == b->cycle && a->capped == b->capped && a->bad == b->bad;
+}
+
 /* Visit every leaf (type/name/language) in directory order. The callback returns false to stop.
  * Returns false when the image has no readable resource directory. stats may be NULL. */
 typedef bool (*mc_pe_res_fn)(const mc_pe_res *res, void *arg);

@@ -144,9 +144,7 @@ static void walk_pe(const mc_pe *pe)
         mc_pe_res_direct = false;
         bool okx = mc_pe_res_walk(pe, on_res, &x, &sx);
         mc_pe_res_direct = true;
-        if (okx != ok || x.n != w.n || x.h != w.h || sx.dirs != st.dirs || sx.leaves != st.leaves ||
-            sx.entries != st.entries || sx.cycle != st.cycle || sx.capped != st.capped ||
-            sx.bad != st.bad) {
+        if (okx != ok || x.n != w.n || x.h != w.h || !mc_pe_res_stats_eq(&sx, &st)) {
             fprintf(stderr,
                     "fuzz: the resource walk differs with direct reads: ok %d/%d, leaves %u/%u, "
                     "hash %d, dirs %u/%u, entries %u/%u, cycle %d/%d, capped %d/%d, bad %d/%d\n",
