@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FZ_MAX_LITS 64
 #define FZ_MAX_LIT 256
@@ -269,7 +270,9 @@ static void kdf_store(unsigned iterations, const void *pw, size_t pw_len, const 
 }
 
 /* On disk, one record per derivation: u32 iterations, pw_len, salt_len, dk_len; u64 FNV of those
- * and the bytes; pw, salt, dk. A record cut short or not matching its hash ends the load. */
+ * and the bytes; pw, salt, dk. A record cut short or not matching its hash ends the load, and the
+ * file is cut back to the last good record before appending (a process killed in the middle of a
+ * record larger than stdio's buffer leaves a torn tail, behind which no later record would load). */
 static uint64_t kdf_rec_hash(const uint32_t hdr[4], const uint8_t *bytes)
 {
     return fnv(fnv(0xcbf29ce484222325ull, hdr, 4 * sizeof hdr[0]), bytes,
@@ -302,6 +305,7 @@ static void kdf_load(const char *path)
 {
     FILE *f = fopen(path, "rb");
     size_t loaded = 0;
+    long good = 0;   /* file offset just past the last good record */
     while (f) {
         uint32_t hdr[4];
         uint64_t rh;
@@ -319,11 +323,16 @@ static void kdf_load(const char *path)
         free(b);
         if (!ok)
             break;
+        good = ftell(f);
     }
+    bool torn = f && (fseek(f, 0, SEEK_END) != 0 || ftell(f) != good);
     if (f)
         fclose(f);
+    if (torn && truncate(path, good) != 0)
+        fprintf(stderr, "fuzz_decoders: PBKDF2 cache %s: cannot cut its torn tail\n", path);
     kdf_file = fopen(path, "ab");
-    fprintf(stderr, "fuzz_decoders: PBKDF2 cache %s: %zu derivations loaded\n", path, loaded);
+    fprintf(stderr, "fuzz_decoders: PBKDF2 cache %s: %zu derivations loaded%s\n", path, loaded,
+            torn ? " (a torn tail was cut off)" : "");
 }
 
 bool __wrap_mc_pbkdf2_sha1(const char *password, size_t password_len, const uint8_t *salt,
