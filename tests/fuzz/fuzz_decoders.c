@@ -305,7 +305,7 @@ static void kdf_load(const char *path)
 {
     FILE *f = fopen(path, "rb");
     size_t loaded = 0;
-    long good = 0;   /* file offset just past the last good record */
+    long good = 0;   /* file offset just past the last good record; -1: do not cut */
     while (f) {
         uint32_t hdr[4];
         uint64_t rh;
@@ -315,7 +315,11 @@ static void kdf_load(const char *path)
             break;
         size_t n = (size_t)hdr[1] + hdr[2] + hdr[3];
         uint8_t *b = malloc(n);
-        bool ok = b && fread(b, 1, n, f) == n && kdf_rec_hash(hdr, b) == rh;
+        if (!b) {   /* out of memory says nothing of the file: keep it whole */
+            good = -1;
+            break;
+        }
+        bool ok = fread(b, 1, n, f) == n && kdf_rec_hash(hdr, b) == rh;
         if (ok) {
             kdf_store(hdr[0], b, hdr[1], b + hdr[1], hdr[2], b + hdr[1] + hdr[2], hdr[3]);
             loaded++;
@@ -325,7 +329,7 @@ static void kdf_load(const char *path)
             break;
         good = ftell(f);
     }
-    bool torn = f && (fseek(f, 0, SEEK_END) != 0 || ftell(f) != good);
+    bool torn = f && good >= 0 && fseek(f, 0, SEEK_END) == 0 && ftell(f) > good;
     if (f)
         fclose(f);
     if (torn && truncate(path, good) != 0)
