@@ -25,7 +25,9 @@
  * rounds) costs a real one. The decoders' code paths are unchanged; only OpenSSL's recomputation
  * of an identical derivation is skipped. With FUZZ_KDF_CACHE=<file> (run.sh sets it) the memo also
  * survives the process: every derivation is appended there and loaded at start-up, so re-reading
- * a grown corpus does not pay for its passwords again.
+ * a grown corpus does not pay for its passwords again. One process per file: a second fuzzer on the
+ * same corpus takes a file of its own (a copy is fine), since start-up cuts a record that another
+ * process is still writing as a torn tail.
  *
  * A derivation that does run costs ~1 s under ASan, nearly all of it OpenSSL's own allocations
  * (it copies its HMAC contexts every round: 50000 rounds, several mallocs each, every one through

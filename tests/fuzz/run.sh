@@ -5,7 +5,8 @@
 # once, default nproc). Corpora grow in $FUZZ_BUILD/fuzz-corpus/<harness> across runs (seeded
 # from the fixture writers each time); crashes, leaks and timeouts are written to
 # $FUZZ_BUILD/fuzz-artifacts/<harness>/ and make the script fail. Prints executions per harness.
-# FUZZ_KDF_CACHE (default $FUZZ_BUILD/fuzz-kdf-cache): fuzz_decoders' on-disk PBKDF2 memo.
+# FUZZ_KDF_CACHE (default $FUZZ_BUILD/fuzz-kdf-cache): fuzz_decoders' on-disk PBKDF2 memo, one
+# process per file (a second fuzz_decoders on the same corpus needs its own, a copy will do).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SECONDS_EACH=${1:-60}
