@@ -78,7 +78,11 @@ static _Thread_local bool in_kdf;   /* this thread is inside __real_mc_pbkdf2_sh
  * instrumentation, whose callbacks on each probe cost more than the probe. A block that does not
  * fit comes from ASan's heap. */
 #define FZ_GLIBC_SLOTS 4096u   /* power of two; at most half used */
+#ifdef __clang__
 #define FZ_NOCOV __attribute__((no_sanitize("coverage")))
+#else
+#define FZ_NOCOV
+#endif
 static void *glibc_live[FZ_GLIBC_SLOTS];
 static size_t glibc_nlive;
 static pthread_mutex_t glibc_lock = PTHREAD_MUTEX_INITIALIZER;

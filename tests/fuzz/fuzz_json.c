@@ -6,7 +6,8 @@
  * The parse-back of the writers' output builds a throw-away jansson tree of ~1500 nodes per
  * input that nothing but json_loadb and json_decref (uninstrumented jansson) ever touches; its
  * nodes come from glibc directly (json_set_alloc_funcs, only while parse_back is set), which
- * took a fifth of the time on the ASan heap. Every value the library builds stays there. */
+ * took a fifth of the time on the ASan heap. Every value the library builds stays there. A replay
+ * (-DFZ_REPLAY) leaves jansson's allocator alone. */
 #include "fuzz_common.h"
 #include "mc_internal.h"
 #include "mc_output.h"
@@ -16,14 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sanitizer/allocator_interface.h>
-
 #define FZ_MAX_PIECES 24
+
+static bool parse_back;   /* json_loadb of a writer's output, and its json_decref, running */
+
+#ifndef FZ_REPLAY
+#include <sanitizer/allocator_interface.h>
 
 void *__libc_malloc(size_t n);
 void __libc_free(void *p);
-
-static bool parse_back;   /* json_loadb of a writer's output, and its json_decref, running */
 
 static void *fz_json_malloc(size_t n)
 {
@@ -45,6 +47,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     json_set_alloc_funcs(fz_json_malloc, fz_json_free);
     return 0;
 }
+#endif
 
 static int hexval(int c)
 {

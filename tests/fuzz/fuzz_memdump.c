@@ -209,9 +209,9 @@ static void open_one(const uint8_t *data, size_t size, const md_open_opts *o)
         }
         return;
     }
-    if (size & 1)   /* every other input: the check opens the dump twice */
+    if (FZ_SAMPLE(size & 1))   /* every other input: the check opens the dump twice */
         check_deferred_probe(data, size, o, d);
-    if (heap_check_every && size % heap_check_every == 0)
+    if (heap_check_every && FZ_SAMPLE(size % heap_check_every == 0))
         check_heap_index(data, size, d);
     fz_walk_dump(d);
     if (d->nregions > o->max_regions || d->nmodules > o->max_modules) {

@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!size)
         return 0;
     md_dump *d = fz_raw_dump(data, size);
-    exact_too = size % 16 == 0;
+    exact_too = FZ_SAMPLE(size % 16 == 0);
     for (int layout = MD_LAYOUT_MAPPED; layout <= MD_LAYOUT_FLAT; layout++) {
         mc_pe pe;
         if (mc_pe_open_at(&pe, d, FZ_BASE, (md_layout)layout))
