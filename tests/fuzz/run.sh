@@ -3,8 +3,9 @@
 # Usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 # Environment: FUZZ_BUILD (build directory, default build-fuzz), FUZZ_JOBS (harnesses run at
 # once, default nproc). Corpora grow in $FUZZ_BUILD/fuzz-corpus/<harness> across runs (seeded
-# from the fixture writers each time); crashes, leaks and timeouts are written to
-# $FUZZ_BUILD/fuzz-artifacts/<harness>/ and make the script fail. Prints executions per harness.
+# from the fixture writers and tests/data/regress/<harness> each time); crashes, leaks and
+# timeouts are written to $FUZZ_BUILD/fuzz-artifacts/<harness>/ and make the script fail.
+# Prints executions per harness.
 # FUZZ_KDF_CACHE (default $FUZZ_BUILD/fuzz-kdf-cache): fuzz_decoders' on-disk PBKDF2 memo, one
 # process per file (a second fuzz_decoders on the same corpus needs its own, a copy will do).
 set -u
@@ -69,6 +70,8 @@ run_one() {
     local t=$1 corpus="$B/fuzz-corpus/$1" art="$B/fuzz-artifacts/$1/"
     mkdir -p "$corpus" "$art"
     [ -d "$SEEDS/$t" ] && cp -n "$SEEDS/$t"/* "$corpus"/ 2>/dev/null
+    # and the inputs kept in tests/data/regress (crashes, and corpus inputs reaching deep paths)
+    [ -d "tests/data/regress/$t" ] && cp -n "tests/data/regress/$t"/* "$corpus"/ 2>/dev/null
     "$B/tests/fuzz/$t" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2560 \
         -max_len="$(max_len_of "$t")" -report_slow_units="$(slow_of "$t")" \
         -print_final_stats=1 $ENTROPIC -dict="tests/fuzz/$(dict_of "$t").dict" -artifact_prefix="$art" \
