@@ -509,6 +509,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free))
         fprintf(stderr, "fuzz_decoders: OpenSSL allocation hooks refused; PBKDF2 runs on ASan's heap\n");
     const char *only = getenv("MEMCFG_FUZZ_FAMILY");
+    if (only && !*only)
+        only = NULL;
     size_t n = mc_decoder_count();
     size_t first = 0;
     if (only) {
