@@ -50,19 +50,21 @@ static int replay_dir(const char *dir)
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name);
+        free(ents[i]);
+        if (done < 0)
+            continue;
         size_t len = 0;
-        uint8_t *p = done < 0 ? NULL : slurp(path, &len);
-        if (p) {
-            printf("replay: %s (%zu bytes)\n", path, len);
-            fflush(stdout);
-            LLVMFuzzerTestOneInput(p, len);
-            done++;
-        } else if (done >= 0) {
+        uint8_t *p = slurp(path, &len);
+        if (!p) {
             fprintf(stderr, "replay: cannot read %s\n", path);
             done = -1;
+            continue;
         }
+        printf("replay: %s (%zu bytes)\n", path, len);
+        fflush(stdout);
+        LLVMFuzzerTestOneInput(p, len);
         free(p);
-        free(ents[i]);
+        done++;
     }
     free(ents);
     return done;
